@@ -1,0 +1,14 @@
+"""wd-train: fine-tune keras_bert sequence labellers and measure LR warmup/decay.
+
+keras-bert 0.89 only works through the Keras-2 API, so the legacy-Keras switch is set here,
+before anything can import TensorFlow. Importing this package stays cheap: TensorFlow itself is
+imported only inside the functions that need it.
+"""
+
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+# TensorFlow's C++ banner lines are noise for a CLI; users can still raise the level themselves.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+__version__ = "0.1.0"

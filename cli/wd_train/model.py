@@ -1,0 +1,131 @@
+"""The tagger: a keras_bert backbone (pretrained checkpoint or random init) + a token head.
+
+sequence output → Dropout → Dense(num_labels) logits. The loss (masked sparse cross-entropy)
+lives with the training loop.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import ModelConfig
+from .errors import WdTrainError
+
+CHECKPOINT_FILES = ("bert_config.json", "bert_model.ckpt.index", "vocab.txt")
+
+
+@dataclass
+class BackboneSpec:
+    """Arguments of keras_bert's `get_model`: enough to rebuild the network for reloading."""
+
+    token_num: int
+    pos_num: int
+    embed_dim: int
+    transformer_num: int
+    head_num: int
+    feed_forward_dim: int
+
+
+def check_checkpoint_dir(path: Path) -> None:
+    if not path.is_dir():
+        raise WdTrainError(f"model.checkpoint: {path} is not a directory")
+    missing = [name for name in CHECKPOINT_FILES if not (path / name).exists()]
+    if missing:
+        raise WdTrainError(
+            f"model.checkpoint: {path} lacks {', '.join(missing)} (expected a Google-format "
+            "BERT directory; `wd-train import-hf` makes one from Hugging Face weights)"
+        )
+
+
+def read_checkpoint_meta(path: Path) -> dict:
+    """wd_train.json, written by `wd-train import-hf` (casing, source); {} when absent."""
+    meta = path / "wd_train.json"
+    return json.loads(meta.read_text(encoding="utf-8")) if meta.exists() else {}
+
+
+def backbone_spec(config: ModelConfig, vocab_size: int) -> BackboneSpec:
+    if config.checkpoint is not None:
+        bert = json.loads((config.checkpoint / "bert_config.json").read_text(encoding="utf-8"))
+        if bert.get("hidden_act", "gelu") != "gelu":
+            raise WdTrainError(
+                f"{config.checkpoint}/bert_config.json: hidden_act {bert['hidden_act']!r}; "
+                "keras_bert supports gelu"
+            )
+        return BackboneSpec(
+            token_num=bert["vocab_size"],
+            pos_num=bert["max_position_embeddings"],
+            embed_dim=bert["hidden_size"],
+            transformer_num=bert["num_hidden_layers"],
+            head_num=bert["num_attention_heads"],
+            feed_forward_dim=bert["intermediate_size"],
+        )
+    init = config.random_init
+    return BackboneSpec(
+        token_num=vocab_size,
+        pos_num=init.max_position,
+        embed_dim=init.hidden,
+        transformer_num=init.layers,
+        head_num=init.heads,
+        feed_forward_dim=init.feed_forward or 4 * init.hidden,
+    )
+
+
+def _random_backbone(spec: BackboneSpec):
+    import tensorflow as tf
+    from keras_bert import get_model
+
+    inputs, sequence_output = get_model(
+        **spec.__dict__, seq_len=None, training=False, trainable=True
+    )
+    return tf.keras.Model(inputs=inputs, outputs=sequence_output, name="bert")
+
+
+def _pretrained_backbone(checkpoint: Path):
+    from keras_bert import load_trained_model_from_checkpoint
+
+    try:
+        return load_trained_model_from_checkpoint(
+            str(checkpoint / "bert_config.json"),
+            str(checkpoint / "bert_model.ckpt"),
+            training=False,
+            trainable=True,  # keras_bert's default follows `training`, i.e. frozen
+            seq_len=None,  # variable-length batches
+        )
+    except (ValueError, KeyError) as exc:  # a tensor missing or misshaped in the checkpoint
+        raise WdTrainError(f"model.checkpoint: {checkpoint}: cannot load ({exc})") from None
+
+
+def add_tagging_head(backbone, num_labels: int, head_dropout: float):
+    import tensorflow as tf
+
+    hidden = tf.keras.layers.Dropout(head_dropout, name="NER-Dropout")(backbone.output)
+    logits = tf.keras.layers.Dense(
+        num_labels,
+        # BERT's initialiser for task heads (truncated normal, stddev 0.02)
+        kernel_initializer=tf.keras.initializers.TruncatedNormal(stddev=0.02),
+        name="NER-Dense",
+    )(hidden)
+    return tf.keras.Model(inputs=backbone.inputs, outputs=logits, name="bert_tagger")
+
+
+def build_tagger(config: ModelConfig, spec: BackboneSpec, num_labels: int):
+    """Backbone (pretrained weights or random init) + head, ready to train."""
+    import tensorflow as tf
+
+    if config.checkpoint is not None:
+        try:
+            backbone = _pretrained_backbone(config.checkpoint)
+        except tf.errors.OpError as exc:
+            raise WdTrainError(
+                f"model.checkpoint: {config.checkpoint}: cannot read checkpoint ({exc.message})"
+            ) from None
+    else:
+        backbone = _random_backbone(spec)
+    return add_tagging_head(backbone, num_labels, config.head_dropout)
+
+
+def rebuild_tagger(spec: BackboneSpec, num_labels: int, head_dropout: float):
+    """Same network without loading pretrained weights (weights come from a run directory)."""
+    return add_tagging_head(_random_backbone(spec), num_labels, head_dropout)

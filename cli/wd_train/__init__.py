@@ -6,9 +6,14 @@ imported only inside the functions that need it.
 """
 
 import os
+import warnings
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 # TensorFlow's C++ banner lines are noise for a CLI; users can still raise the level themselves.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# keras_bert builds its layers with shared unseeded initialisers; wd-train sets the global seed,
+# which makes them reproducible, so tf-keras' warning about them is noise for our users.
+warnings.filterwarnings("ignore", message="The initializer .* is unseeded")
 
 __version__ = "0.1.0"

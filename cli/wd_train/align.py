@@ -73,7 +73,12 @@ class WordPieceAligner:
         ids = self._cache.get(word)
         if ids is None:
             pieces = self.tokenizer._tokenize(word)  # keras_bert's basic + wordpiece split
-            ids = [self.vocab.get(p, self.unk_id) for p in pieces] or [self.unk_id]
+            ids = [self.vocab.get(p, self.unk_id) for p in pieces]
+            # keras_bert falls back to one unknown piece per character; BERT's own tokenizer
+            # maps a word it cannot split into known pieces to a single [UNK]. Do as BERT does:
+            # it is what the pretrained weights saw, and it keeps windows short.
+            if not ids or self.unk_id in ids:
+                ids = [self.unk_id]
             self._cache[word] = ids
         return ids
 

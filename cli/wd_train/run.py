@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import platform
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import asdict
 from importlib import metadata
@@ -91,9 +90,6 @@ def train_run(
 
     import tensorflow as tf
 
-    # keras_bert builds its layers with shared unseeded initialisers; the global seed below
-    # makes them reproducible, so the warning tf-keras raises about it is noise here.
-    warnings.filterwarnings("ignore", message="The initializer .* is unseeded")
     seed_everything(config.training.seed)
     device = describe_device()
     spec = backbone_spec(config.model, len(data.vocab))

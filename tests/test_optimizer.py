@@ -1,0 +1,100 @@
+import numpy as np
+import pytest
+
+from wd_train.config import OptimizerConfig
+from wd_train.optimizer import build_optimizer, make_schedule, schedule_lr
+
+
+def formula(lr, warmup, decay, min_lr, t):
+    """The documented AdamWarmup schedule, written out independently (t is 1-based)."""
+    if t <= warmup:
+        return lr * t / warmup
+    return min_lr + (lr - min_lr) * (1 - min(t, decay) / decay)
+
+
+def test_make_schedule_warmup_decay_and_constant():
+    warm = make_schedule(OptimizerConfig(learning_rate=1e-4, warmup_proportion=0.1), 200)
+    assert (warm.warmup_steps, warm.decay_steps, warm.min_lr) == (20, 200, 0.0)
+    steps = make_schedule(OptimizerConfig(warmup_steps=7), 200)
+    assert steps.warmup_steps == 7
+    const = make_schedule(OptimizerConfig(learning_rate=3e-5, schedule="constant"), 200)
+    assert (const.warmup_steps, const.min_lr, const.learning_rate) == (0, 3e-5, 3e-5)
+    assert {schedule_lr(const, s) for s in range(200)} == {3e-5}
+
+
+def measured_step_sizes(config, total_steps):
+    """Run the real (shimmed) keras_bert AdamWarmup on w with gradient 1 and return |Δw| per
+    step: with a constant gradient, Adam's bias-corrected step is exactly the learning rate."""
+    import tensorflow as tf
+
+    schedule = make_schedule(config, total_steps)
+    weight = tf.Variable([0.0], name="w")
+    optimizer = build_optimizer(config, schedule, [weight])
+    sizes = []
+    for _ in range(total_steps):
+        before = float(weight.numpy()[0])
+        optimizer.apply_gradients([(tf.constant([1.0]), weight)])
+        sizes.append(before - float(weight.numpy()[0]))
+    return schedule, np.array(sizes)
+
+
+@pytest.mark.parametrize("schedule_name", ["warmup_decay", "constant"])
+def test_applied_learning_rate_matches_the_schedule(schedule_name):
+    config = OptimizerConfig(learning_rate=0.1, schedule=schedule_name, warmup_proportion=0.25,
+                             min_lr=0.01 if schedule_name == "warmup_decay" else 0.0,
+                             weight_decay=0.0, epsilon=1e-12, clipnorm=None)
+    total = 40
+    schedule, measured = measured_step_sizes(config, total)
+    recorded = np.array([schedule_lr(schedule, s) for s in range(total)])
+    np.testing.assert_allclose(measured, recorded, rtol=1e-4, atol=1e-7)
+    expected = np.array([formula(schedule.learning_rate, schedule.warmup_steps, total,
+                                 schedule.min_lr, t) for t in range(1, total + 1)])
+    np.testing.assert_allclose(recorded, expected, rtol=1e-12)
+    if schedule_name == "warmup_decay":
+        assert schedule.warmup_steps == 10
+        assert recorded[0] == pytest.approx(0.01)  # start: lr / warmup
+        assert recorded[9] == pytest.approx(0.1)  # end of warmup: the peak
+        # keras_bert decays from step 0: right after warmup the rate drops to 0.01+0.09*(1-11/40)
+        assert recorded[10] == pytest.approx(0.01 + 0.09 * (1 - 11 / 40))
+        assert recorded[24] == pytest.approx(0.01 + 0.09 * (1 - 25 / 40))  # mid-decay
+        assert recorded[-1] == pytest.approx(0.01)  # last step: min_lr
+    else:
+        assert np.allclose(recorded, 0.1)
+
+
+def test_weight_decay_skips_bias_and_layernorm():
+    import tensorflow as tf
+
+    config = OptimizerConfig(learning_rate=0.1, schedule="constant", weight_decay=0.5,
+                             clipnorm=None)
+    kernel = tf.Variable(np.ones((2, 2), np.float32), name="dense/kernel")
+    bias = tf.Variable(np.ones(2, np.float32), name="dense/bias")
+    optimizer = build_optimizer(config, make_schedule(config, 10), [kernel, bias])
+    zero = tf.zeros
+    optimizer.apply_gradients([(zero((2, 2)), kernel), (zero(2), bias)])
+    assert np.allclose(bias.numpy(), 1.0)  # no gradient, no decay
+    assert np.all(kernel.numpy() < 1.0)  # decayed
+    everything = OptimizerConfig(**{**config.model_dump(), "decay_all_weights": True})
+    bias2 = tf.Variable(np.ones(2, np.float32), name="other/bias")
+    optimizer = build_optimizer(everything, make_schedule(everything, 10), [bias2])
+    optimizer.apply_gradients([(zero(2), bias2)])
+    assert np.all(bias2.numpy() < 1.0)
+
+
+def test_optimizer_state_saves_and_restores(tmp_path):
+    import tensorflow as tf
+
+    config = OptimizerConfig(learning_rate=0.1, warmup_steps=2, clipnorm=1.0)
+    schedule = make_schedule(config, 10)
+    weight = tf.Variable(np.ones((2, 2), np.float32), name="k")
+    optimizer = build_optimizer(config, schedule, [weight])
+    for _ in range(3):
+        optimizer.apply_gradients([(tf.ones((2, 2)) * 5.0, weight)])
+    tf.train.Checkpoint(w=weight, optimizer=optimizer).write(str(tmp_path / "ckpt"))
+    weight2 = tf.Variable(np.zeros((2, 2), np.float32), name="k")
+    optimizer2 = build_optimizer(config, schedule, [weight2])
+    tf.train.Checkpoint(w=weight2, optimizer=optimizer2).read(str(tmp_path / "ckpt"))
+    optimizer2.apply_gradients([(tf.ones((2, 2)), weight2)])  # creates slots, restores them
+    optimizer.apply_gradients([(tf.ones((2, 2)), weight)])
+    assert int(optimizer2.iterations.numpy()) == 4
+    np.testing.assert_allclose(weight2.numpy(), weight.numpy(), rtol=1e-6)

@@ -1,0 +1,84 @@
+from pathlib import Path
+
+import pytest
+
+from wd_train.errors import WdTrainError
+from wd_train.reader import check_labels_known, read_conll
+from wd_train.tags import iob1_to_iob2, tag_problem
+
+from .conftest import SHARED_DATA
+
+
+def write(tmp_path: Path, text: str, name: str = "f.conll", encoding="utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_columns_docstart_tabs_and_label_column(tmp_path):
+    path = write(tmp_path, "-DOCSTART- -X- O O\n\nEU NNP B-NP B-ORG\nrejects\tVBZ\tB-VP\tO\n\n"
+                 "Peter NNP B-NP B-PER\nBlackburn NNP I-NP I-PER\n")
+    sentences = read_conll(path)
+    assert [s.tokens for s in sentences] == [["EU", "rejects"], ["Peter", "Blackburn"]]
+    assert sentences[1].tags == ["B-PER", "I-PER"]
+    assert sentences[1].line == 6
+    chunks = read_conll(path, label_column=2, scheme="iob2")
+    assert chunks[0].tags == ["B-NP", "B-VP"]
+
+
+def test_limit(tmp_path):
+    path = write(tmp_path, "a O\n\nb O\n\nc O\n")
+    assert len(read_conll(path, limit=2)) == 2
+
+
+def test_malformed_line_names_file_and_line(tmp_path):
+    path = write(tmp_path, "EU B-ORG\nrejects\n")
+    with pytest.raises(WdTrainError, match=rf"^{path}:2: expected at least 2 columns"):
+        read_conll(path)
+
+
+def test_bad_tag_names_file_and_line(tmp_path):
+    path = write(tmp_path, "EU B-ORG\n\nx X-ORG\n")
+    with pytest.raises(WdTrainError, match=rf"^{path}:3: tag 'X-ORG' is not valid in IOB2"):
+        read_conll(path)
+    bioes = write(tmp_path, "New B-LOC\nYork E-LOC\nParis S-LOC\n", "b.conll")
+    assert read_conll(bioes, scheme="bioes")[0].tags == ["B-LOC", "E-LOC", "S-LOC"]
+    with pytest.raises(WdTrainError, match="E-LOC"):
+        read_conll(bioes, scheme="iob2")
+
+
+def test_empty_file_and_missing_file(tmp_path):
+    with pytest.raises(WdTrainError, match="no sentences found"):
+        read_conll(write(tmp_path, "\n\n"))
+    with pytest.raises(WdTrainError, match="data file not found"):
+        read_conll(tmp_path / "missing.conll")
+
+
+def test_bad_encoding_names_line(tmp_path):
+    path = tmp_path / "latin.conll"
+    path.write_bytes("a O\n\nM\xfcnchen B-LOC\n".encode("latin-1"))
+    with pytest.raises(WdTrainError, match=rf"^{path}:3: not valid utf-8"):
+        read_conll(path)
+    assert read_conll(path, encoding="latin-1")[1].tokens == ["München"]
+
+
+def test_unseen_label_names_file_and_line(tmp_path):
+    path = write(tmp_path, "a O\nb B-PER\n\nc B-LOC\n")
+    with pytest.raises(WdTrainError, match=rf"^{path}:4: tag 'B-LOC' does not occur"):
+        check_labels_known(read_conll(path), {"O", "B-PER"}, path)
+
+
+def test_iob1_converted_to_iob2(tmp_path):
+    assert iob1_to_iob2(["I-PER", "I-PER", "O", "I-LOC", "B-LOC", "I-ORG"]) == [
+        "B-PER", "I-PER", "O", "B-LOC", "B-LOC", "B-ORG"]
+    path = write(tmp_path, "Peter I-PER\nBlackburn I-PER\nin O\nBonn I-LOC\n")
+    assert read_conll(path, scheme="iob1")[0].tags == ["B-PER", "I-PER", "O", "B-LOC"]
+    assert tag_problem("I-PER", "iob1") is None
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "zh-time").exists(), reason="shared data not here")
+def test_chinese_one_character_per_line():
+    sentences = read_conll(SHARED_DATA / "zh-time" / "time.train", limit=50)
+    assert len(sentences) == 50
+    assert all(len(token) == 1 for s in sentences for token in s.tokens)
+    assert any(tag == "B-TIME" for s in sentences for tag in s.tags)

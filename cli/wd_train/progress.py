@@ -26,8 +26,13 @@ class ConsoleProgress:
     def progress(self, phase: str, done: int, total: int, values: dict) -> None:
         if not self.interactive:
             return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-        from rich.progress import TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
         if self._bar is None:
             self._bar = Progress(

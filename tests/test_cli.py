@@ -1,0 +1,79 @@
+"""The command line as users and scripts meet it: subprocesses, exit codes, stdout/stderr."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from .conftest import tiny_config_dict, write_config
+
+WD_TRAIN = [sys.executable, "-m", "wd_train.cli"]
+
+
+def wd(*args, cwd=None):
+    return subprocess.run([*WD_TRAIN, *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=600)
+
+
+def test_help_does_not_import_tensorflow():
+    code = ("import sys\nfrom wd_train.cli import main\ntry:\n    main(['--help'])\n"
+            "except SystemExit:\n    pass\n"
+            "heavy = [m for m in ('tensorflow', 'keras_bert', 'matplotlib', 'seqeval') "
+            "if m in sys.modules]\nprint('HEAVY', heavy)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "HEAVY []" in result.stdout, result.stdout + result.stderr
+    assert "import-hf" in result.stdout and "train" in result.stdout
+
+
+def test_bad_config_is_one_line_and_exit_2(tmp_path, tiny_dataset):
+    config = tiny_config_dict(tiny_dataset, tmp_path / "out")
+    config["optimizer"]["learning_rat"] = 1e-4
+    path = write_config(tmp_path / "c.yaml", config)
+    result = wd(path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "optimizer.learning_rat: unknown key; did you mean 'optimizer.learning_rate'?" in lines[0]
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_data_line_is_reported_with_file_and_line(tmp_path, tiny_dataset):
+    broken = tmp_path / "broken.conll"
+    broken.write_text("EU B-ORG\nrejects\n", encoding="utf-8")
+    config = tiny_config_dict({**tiny_dataset, "train": broken}, tmp_path / "out")
+    result = wd(write_config(tmp_path / "c.yaml", config))
+    assert result.returncode == 2
+    assert f"{broken}:2: expected at least 2 columns" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out" / "metrics.json").exists()
+
+
+def test_set_override_and_missing_config(tmp_path, tiny_dataset):
+    path = write_config(tmp_path / "c.yaml", tiny_config_dict(tiny_dataset, tmp_path / "o"))
+    result = wd(path, "--set", "training.epochs=0")
+    assert result.returncode == 2 and "training.epochs" in result.stderr
+    result = wd(tmp_path / "missing.yaml")
+    assert result.returncode == 2 and "config file not found" in result.stderr
+
+
+def test_json_output_output_dir_and_overwrite(tmp_path, tiny_dataset):
+    config = tiny_config_dict(tiny_dataset, tmp_path / "ignored", training={"epochs": 1})
+    path = write_config(tmp_path / "c.yaml", config)
+    out = tmp_path / "chosen"
+    result = wd(path, "--output-dir", out, "--json", "--set", "data.limit=20")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout)  # stdout holds exactly one JSON object
+    assert metrics["run_dir"] == str(out.resolve())
+    assert (out / "metrics.json").exists() and not (tmp_path / "ignored").exists()
+    resolved = yaml.safe_load((out / "config.yaml").read_text())
+    assert resolved["data"]["limit"] == 20
+    assert Path(resolved["output"]["dir"]) == out.resolve()
+    again = wd(path, "--output-dir", out, "--quiet")
+    assert again.returncode == 2 and "already holds a finished run" in again.stderr
+    replaced = wd(path, "--output-dir", out, "--quiet", "--overwrite", "--set", "data.limit=10")
+    assert replaced.returncode == 0, replaced.stderr
+    assert "micro" in replaced.stdout  # the F1 table
+    assert json.loads((out / "metrics.json").read_text())["data"]["train"]["sentences"] == 10

@@ -82,3 +82,10 @@ def test_chinese_one_character_per_line():
     assert len(sentences) == 50
     assert all(len(token) == 1 for s in sentences for token in s.tokens)
     assert any(tag == "B-TIME" for s in sentences for tag in s.tags)
+
+
+def test_chars_format_checks_one_character_per_token(tmp_path):
+    path = write(tmp_path, "北 B-LOC\n京 I-LOC\n\n上海 B-LOC\n")
+    with pytest.raises(WdTrainError, match=rf"^{path}:4: data.format is chars"):
+        read_conll(path, format="chars")
+    assert len(read_conll(path)) == 2

@@ -59,7 +59,7 @@ def resolve_vocab_and_casing(config: Config, vocab: dict[str, int]) -> tuple[boo
 def load_data(config: Config) -> EncodedData:
     data = config.data
     read = {"label_column": data.label_column, "scheme": data.scheme,
-            "encoding": data.encoding, "limit": data.limit}
+            "encoding": data.encoding, "limit": data.limit, "format": data.format}
     if config.model.checkpoint is not None:
         check_checkpoint_dir(config.model.checkpoint)
     vocab_path = config.model.vocab or config.model.checkpoint / "vocab.txt"

@@ -48,6 +48,7 @@ def read_conll(
     scheme: str = "iob2",
     encoding: str = "utf-8",
     limit: int | None = None,
+    format: str = "conll",
 ) -> list[Sentence]:
     path = Path(path)
     text = _decode(path, encoding)
@@ -89,6 +90,11 @@ def read_conll(
         problem = tag_problem(tag, scheme)
         if problem:
             raise WdTrainError(f"{path}:{number}: {problem}")
+        if format == "chars" and len(columns[0]) != 1:
+            raise WdTrainError(
+                f"{path}:{number}: data.format is chars but the token {columns[0]!r} has "
+                f"{len(columns[0])} characters"
+            )
         tokens.append(columns[0])
         tags.append(tag)
         lines.append(number)

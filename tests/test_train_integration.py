@@ -134,3 +134,30 @@ def test_patience_stops_early(tmp_path, tiny_dataset):
                      optimizer={"learning_rate": 1e-9})
     assert metrics["stopped_early"] and metrics["epochs_run"] < 6
     assert metrics["epochs_run"] == metrics["best_epoch"] + 1
+
+
+def test_training_from_a_google_format_checkpoint(tmp_path, tiny_dataset):
+    """The model.checkpoint path: a tiny HF BERT written here, imported into Google format,
+    loaded by keras_bert's own loader, fine-tuned; the pretrained weights really arrive."""
+    import tensorflow as tf
+
+    from wd_train.hf_import import import_hf
+
+    from .conftest import tiny_vocab_tokens
+    from .test_hf_import import write_tiny_bert
+
+    hf = write_tiny_bert(tmp_path / "hf", vocab=tiny_vocab_tokens())
+    google = tmp_path / "google"
+    import_hf(hf, google)
+    config = tiny_config_dict(tiny_dataset, tmp_path / "ckpt-run",
+                              training={"epochs": 1}, optimizer={"learning_rate": 1e-12})
+    config["model"] = {"checkpoint": str(google)}
+    config_path = write_config(tmp_path / "ckpt.yaml", config)
+    metrics = train_run(load_config(config_path)[0])
+    assert metrics["lowercase"] is True
+    model, meta = load_trained(tmp_path / "ckpt-run")
+    assert meta["vocab"] == str(google / "vocab.txt")
+    embeddings = model.get_layer("Embedding-Token").get_weights()[0]
+    original = tf.train.load_variable(str(google / "bert_model.ckpt"),
+                                      "bert/embeddings/word_embeddings")
+    np.testing.assert_allclose(embeddings, original, atol=1e-6)  # lr ~0: still the checkpoint

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from .errors import WdTrainError
+from .errors import GateFailed, WdTrainError
 
 app = typer.Typer(
     add_completion=False,
@@ -25,9 +25,20 @@ app = typer.Typer(
 
 
 def _fail(exc: WdTrainError) -> typer.Exit:
+    prefix = "wd-train: " if isinstance(exc, GateFailed) else "wd-train: error: "
     for line in str(exc).splitlines() or ["error"]:
-        typer.echo(f"wd-train: error: {line}", err=True)
+        typer.echo(f"{prefix}{line}", err=True)
     return typer.Exit(exc.exit_code)
+
+
+def _print_result(result: dict, text: str, as_json: bool, quiet: bool) -> None:
+    """--json: one JSON object on stdout, the table on stderr; else the table on stdout."""
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False))
+        if not quiet:
+            typer.echo(text, err=True)
+    else:
+        typer.echo(text)
 
 
 @app.command()
@@ -37,36 +48,72 @@ def train(
         "--set", metavar="SECTION.KEY=VALUE",
         help="Override a config key (value parsed as YAML). Repeatable.")] = [],  # noqa: B006
     output_dir: Annotated[Path | None, typer.Option(
-        "--output-dir", "-o", help="Run directory (wins over output.dir).")] = None,
+        "--output-dir", "-o", help="Run directory, or a comparison's directory (wins over "
+        "output.dir).")] = None,
+    variant: Annotated[str | None, typer.Option(
+        help="Comparison: run only this variant (with --seed: one run).")] = None,
+    seed: Annotated[int | None, typer.Option(
+        help="Comparison: run only this seed (with --variant: one run).")] = None,
+    results: Annotated[Path | None, typer.Option(
+        "--results", metavar="FILE",
+        help="Append one JSON line per finished run to FILE (safe with parallel runs).")] = None,
+    min_f1: Annotated[float | None, typer.Option(
+        "--min-f1", metavar="X", help="Gate: exit 1 when gate.metric (default test.f1) is "
+        "below X; for a comparison, each variant's mean.")] = None,
     overwrite: Annotated[bool, typer.Option(
-        help="Replace a finished run in the run directory.")] = False,
+        help="Replace a finished run (a comparison: all its runs) in the run directory.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     as_json: Annotated[bool, typer.Option(
-        "--json", help="Print the final metrics as one JSON object on stdout; all else on "
-        "stderr.")] = False,
+        "--json", help="Print the final metrics (a comparison: its summary) as one JSON object "
+        "on stdout; all else on stderr.")] = False,
 ) -> None:
-    """Train and evaluate one model as the config says; print the F1 table."""
-    from .config import load_config
+    """Train and evaluate as the config says — one run, or every variant × seed of its
+    `compare` section — and print the F1 table or the comparison's summary."""
+    from .compare import run_config
     from .progress import ConsoleProgress
-    from .report import metrics_table
-    from .run import train_run
 
     console = ConsoleProgress(quiet=quiet)
     try:
-        extra = [f"output.dir={output_dir.resolve()}"] if output_dir else []
-        config, _ = load_config(config_path, [*overrides, *extra])
-        metrics = train_run(config, overwrite=overwrite, log=console.log,
-                            progress=console.progress)
+        outcome = run_config(config_path, overrides, output_dir=output_dir, variant=variant,
+                             seed=seed, results=results, min_f1=min_f1, overwrite=overwrite,
+                             log=console.log, progress=console.progress)
     except WdTrainError as exc:
         raise _fail(exc) from None
     finally:
         console.close()
-    if as_json:
-        typer.echo(json.dumps(metrics, ensure_ascii=False))
-        if not quiet:
-            typer.echo(metrics_table(metrics), err=True)
-    else:
-        typer.echo(metrics_table(metrics))
+    _print_result(outcome.result, outcome.text, as_json, quiet)
+    if outcome.failure is not None:
+        raise _fail(outcome.failure)
+    if outcome.gate is not None:
+        console.log("\n".join(outcome.gate.lines))
+
+
+@app.command("report")
+def report_command(
+    inputs: Annotated[list[Path], typer.Argument(
+        metavar="FILE_OR_DIR", help="Results files (--results) and run or comparison "
+        "directories.")],
+    by: Annotated[str, typer.Option(
+        "--by", metavar="KEY", help="Group runs by 'variant' (default; runs without one by "
+        "their overrides) or by a config key, e.g. optimizer.learning_rate.")] = "variant",
+    output_dir: Annotated[Path | None, typer.Option(
+        "--output-dir", "-o", help="Where summary.md/.json/.csv and the charts go (default: "
+        "the one directory given, else the first file's folder).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No log lines.")] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the summary as one JSON object on stdout.")] = False,
+) -> None:
+    """Summarise finished runs: F1 mean ± std per group, every seed, paired differences with a
+    95 % CI, charts."""
+    from .progress import ConsoleProgress
+    from .summary import report, summary_markdown
+
+    console = ConsoleProgress(quiet=quiet)
+    try:
+        summary = report(inputs, by=by, output_dir=output_dir, log=console.log)
+    except WdTrainError as exc:
+        raise _fail(exc) from None
+    _print_result(summary, summary_markdown(summary), as_json, quiet)
 
 
 @app.command("import-hf")

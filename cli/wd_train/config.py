@@ -7,11 +7,19 @@ Relative paths in a config file resolve against that file's folder; relative pat
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import WdTrainError
 
@@ -101,7 +109,8 @@ class OptimizerConfig(Section):
     schedule: Literal["warmup_decay", "constant"] = Field(
         "warmup_decay",
         description="`warmup_decay`: linear warmup to learning_rate, then linear decay to "
-        "min_lr over the remaining steps. `constant`: the same AdamWarmup with no warmup and "
+        "min_lr at the last step (keras_bert measures the decay from step 0, so the rate steps "
+        "down right after warmup). `constant`: the same AdamWarmup with no warmup and "
         "min_lr = learning_rate.",
     )
     warmup_proportion: float = Field(
@@ -114,8 +123,8 @@ class OptimizerConfig(Section):
     weight_decay: float = Field(0.01, ge=0.0, description="Decoupled (AdamW-style) weight decay.")
     decay_all_weights: bool = Field(
         False,
-        description="Also decay LayerNorm, bias and embedding weights (keras_bert's TF2 "
-        "AdamWarmup does this by default; BERT's recipe does not).",
+        description="Also decay LayerNorm and bias weights (keras_bert's TF2 AdamWarmup "
+        "decays everything; BERT's recipe decays only matrices and embeddings).",
     )
     clipnorm: float | None = Field(
         1.0, gt=0, description="Clip the global gradient norm to this (null = no clipping)."
@@ -136,15 +145,102 @@ class OutputConfig(Section):
     dir: Path = Field(Path("runs/default"), description="Run directory.")
 
 
+# Keys a comparison sets itself in every cell, so a variant may not set them.
+CELL_KEYS = ("training.seed", "output.dir")
+VARIANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+=-]*")
+
+
+class CompareConfig(Section):
+    variants: dict[str, dict[str, Any]] = Field(
+        {"warmup_decay": {"optimizer.schedule": "warmup_decay"},
+         "constant": {"optimizer.schedule": "constant"}},
+        description="Variant name → dotted overrides applied to this config (e.g. "
+        "`constant: {optimizer.schedule: constant}`). Each variant × seed is one run in "
+        "`<output.dir>/<variant>/seed-<N>/`; differences are taken in the order listed.",
+    )
+    seeds: list[int] = Field(
+        [1, 2, 3], min_length=1,
+        description="training.seed of each run; variants are paired by seed for the confidence "
+        "interval of their difference.",
+    )
+
+    @field_validator("variants")
+    @classmethod
+    def _check_variants(cls, variants: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        if not variants:
+            raise ValueError("name at least one variant")
+        for name, overrides in variants.items():
+            if not VARIANT_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not usable as a folder name (letters, digits, "
+                                 "_ . + = -)")
+            for key in overrides:
+                if "." not in key:
+                    raise ValueError(f"{name}: {key!r} is not a dotted section.key (e.g. "
+                                     "optimizer.schedule)")
+                if key in CELL_KEYS or key.split(".")[0] in ("compare", "gate"):
+                    raise ValueError(f"{name}: {key} is set by the comparison itself "
+                                     "(compare.seeds, output.dir)")
+        return variants
+
+    @field_validator("seeds")
+    @classmethod
+    def _check_seeds(cls, seeds: list[int]) -> list[int]:
+        if len(set(seeds)) != len(seeds) or min(seeds) < 0:
+            raise ValueError(f"expected distinct seeds >= 0 (got {seeds})")
+        return seeds
+
+
+GATE_METRIC = re.compile(r"(dev|test)\.(?:per_type\.[^.\s]+\.)?(f1|precision|recall)")
+
+
+class GateConfig(Section):
+    metric: str = Field(
+        "test.f1",
+        description="Metric checked: `test.f1`, `dev.f1`, `…precision`, `…recall`, or one entity "
+        "type's score such as `test.per_type.PER.f1`. For a comparison, each variant's mean "
+        "over its seeds is checked.",
+    )
+    min: float = Field(
+        ge=0.0, le=1.0,
+        description="Threshold (0–1): a metric below it fails the run with exit code 1. "
+        "`--min-f1 X` on the command line sets it.",
+    )
+
+    @field_validator("metric")
+    @classmethod
+    def _check_metric(cls, metric: str) -> str:
+        if not GATE_METRIC.fullmatch(metric):
+            raise ValueError(f"expected dev.f1, test.f1, test.recall, test.per_type.TYPE.f1, … "
+                             f"(got {metric!r})")
+        return metric
+
+
 class Config(Section):
     data: DataConfig
     model: ModelConfig
     optimizer: OptimizerConfig = OptimizerConfig()
     training: TrainingConfig = TrainingConfig()
     output: OutputConfig = OutputConfig()
+    compare: CompareConfig | None = Field(
+        None, description="Run several variants × seeds of this config and summarise them "
+        "(mean ± std, paired differences with a 95 % CI, plots) in output.dir.",
+    )
+    gate: GateConfig | None = Field(
+        None, description="Turn the run into a check: exit code 1 when gate.metric is below "
+        "gate.min.",
+    )
+
+    @model_validator(mode="after")
+    def _gate_needs_its_split(self) -> Config:
+        if self.gate is not None and self.gate.metric.startswith("test.") and \
+                self.data.test is None:
+            raise ValueError(f"gate.metric: {self.gate.metric} needs data.test (or gate on "
+                             "dev.f1)")
+        return self
 
 
-def _parse_override(text: str) -> tuple[list[str], Any]:
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """'section.key=value' → (['section', 'key'], value parsed as YAML)."""
     if "=" not in text:
         raise WdTrainError(f"--set {text!r}: expected section.key=value")
     dotted, raw = text.split("=", 1)
@@ -209,7 +305,8 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
             continue
         msg = err["msg"].removeprefix("Value error, ")
         got = "" if err["type"] in ("missing", "value_error") else f" (got {err.get('input')!r})"
-        lines.append(f"{source}: {where}: {msg}{got}")
+        # A check across sections (loc empty) names its keys in its own message.
+        lines.append(f"{source}: {where}: {msg}{got}" if loc else f"{source}: {msg}{got}")
     return "\n".join(lines)
 
 
@@ -242,6 +339,21 @@ def validate(raw: dict, source: str) -> Config:
         raise WdTrainError(format_validation_error(exc, source)) from None
 
 
+def read_config(path: Path | str) -> dict:
+    """The raw dict of a config file, its relative paths resolved against the file's folder."""
+    path = Path(path)
+    raw = load_raw(path)
+    _resolve_paths(raw, path.resolve().parent)
+    return raw
+
+
+def apply_overrides(raw: dict, overrides: list[str] | tuple[str, ...]) -> None:
+    """Apply command-line `--set section.key=value` texts (paths resolve against the cwd)."""
+    for text in overrides:
+        keys, value = parse_override(text)
+        apply_override(raw, keys, value, path_base=Path.cwd())
+
+
 def load_config(
     path: Path | str,
     overrides: list[str] | tuple[str, ...] = (),
@@ -250,19 +362,18 @@ def load_config(
 ) -> tuple[Config, dict]:
     """Read, resolve paths, apply `--set` overrides, validate.
 
-    Returns the validated Config and the raw dict it came from (other sections, such as
-    `compare` or `gate`, are validated by their own modules and may be dropped here).
+    Returns the validated Config and the raw dict it came from (sections named in
+    `drop_sections` are left out of validation).
     """
     path = Path(path)
-    raw = load_raw(path)
-    _resolve_paths(raw, path.resolve().parent)
-    for text in overrides:
-        keys, value = _parse_override(text)
-        apply_override(raw, keys, value, path_base=Path.cwd())
+    raw = read_config(path)
+    apply_overrides(raw, overrides)
     core = {k: v for k, v in raw.items() if k not in drop_sections}
     return validate(core, str(path)), raw
 
 
 def config_to_yaml(config: Config) -> str:
-    data = config.model_dump(mode="json")
+    # A run's own config.yaml leaves out the optional sections it does not use.
+    unused = {name for name in ("compare", "gate") if getattr(config, name) is None}
+    data = config.model_dump(mode="json", exclude=unused)
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

@@ -19,6 +19,7 @@ from .evaluate import evaluate, make_predict_function
 from .model import BackboneSpec, backbone_spec, build_tagger, rebuild_tagger
 from .optimizer import build_optimizer, make_schedule
 from .rundir import prepare_run_dir, write_csv_atomic, write_json_atomic, write_text_atomic
+from .tensorboard_log import TensorBoardLog
 from .train import EpochRecord, FitResult, Progress, fit, steps_per_epoch
 
 WEIGHTS_FILE = "weights.h5"
@@ -75,8 +76,12 @@ def train_run(
     overwrite: bool = False,
     log: Callable[[str], None] = _quiet,
     progress: Progress | None = None,
+    annotations: dict | None = None,
 ) -> dict:
-    """Train, evaluate and write the run directory `config.output.dir`. Returns metrics.json."""
+    """Train, evaluate and write the run directory `config.output.dir`. Returns metrics.json.
+
+    `annotations` (e.g. the comparison variant and the overrides that made this config) are
+    recorded in metrics.json, so that the run directory alone says what it was."""
     started = time.perf_counter()
     run_dir = prepare_run_dir(config.output.dir, overwrite)
     write_text_atomic(run_dir / "config.yaml", config_to_yaml(config))
@@ -108,8 +113,10 @@ def train_run(
         f"warmup={schedule.warmup_steps} decay={schedule.decay_steps} min_lr={schedule.min_lr:g}")
 
     checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)
+    tensorboard = TensorBoardLog(run_dir / "tensorboard")
 
     def on_epoch_end(record: EpochRecord) -> None:
+        tensorboard.epoch_end(record)
         # Latest model + optimizer state (its step counter drives the schedule), for resuming.
         checkpoint.write(str(run_dir / "checkpoint" / "last"))
         log(
@@ -118,12 +125,15 @@ def train_run(
             f"{record.tokens / max(record.train_seconds, 1e-9):.0f} tokens/s"
         )
 
-    result = fit(
-        model, optimizer, schedule, data,
-        epochs=config.training.epochs, batch_size=config.training.batch_size,
-        seed=config.training.seed, patience=config.training.patience,
-        progress=progress, on_epoch_end=on_epoch_end,
-    )
+    try:
+        result = fit(
+            model, optimizer, schedule, data,
+            epochs=config.training.epochs, batch_size=config.training.batch_size,
+            seed=config.training.seed, patience=config.training.patience,
+            progress=tensorboard.wrap_progress(progress), on_epoch_end=on_epoch_end,
+        )
+    finally:
+        tensorboard.close()
 
     model.set_weights(result.best_weights)
     model.save_weights(str(run_dir / WEIGHTS_FILE))
@@ -158,6 +168,7 @@ def train_run(
         "labels": data.labels,
         "lowercase": data.lowercase,
         "run_dir": str(run_dir),
+        **(annotations or {}),
     }
     write_json_atomic(run_dir / "metrics.json", metrics)  # last: marks the run as finished
     return metrics

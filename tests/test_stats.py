@@ -1,0 +1,82 @@
+"""Seed statistics on numbers worked out by hand, and the t table against the t density."""
+
+import math
+
+import pytest
+
+from wd_train.stats import T_975, describe, paired_difference, signed, t_critical, verdict
+
+
+def t_density(x: float, df: int) -> float:
+    log_norm = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
+    return math.exp(log_norm - (df + 1) / 2 * math.log1p(x * x / df))
+
+
+def central_mass(t: float, df: int, steps: int = 20000) -> float:
+    """P(−t < T < t) by Simpson's rule."""
+    h = t / steps
+    total = t_density(0, df) + t_density(t, df)
+    total += sum((4 if i % 2 else 2) * t_density(i * h, df) for i in range(1, steps))
+    return 2 * total * h / 3
+
+
+@pytest.mark.parametrize("df", sorted(T_975))
+def test_t_table_holds_95_percent(df):
+    assert central_mass(T_975[df], df) == pytest.approx(0.95, abs=2e-5)
+
+
+def test_t_critical_between_and_beyond_the_table():
+    assert t_critical(2) == 4.3027
+    assert t_critical(35) == T_975[30]  # next smaller df: a slightly wider interval
+    assert t_critical(500) == 1.96
+    with pytest.raises(ValueError):
+        t_critical(0)
+
+
+def test_describe_known_numbers():
+    stats = describe([1.0, 2.0, 3.0, 4.0])
+    assert (stats.n, stats.mean, stats.min, stats.max) == (4, 2.5, 1.0, 4.0)
+    assert stats.std == pytest.approx(math.sqrt(5 / 3))  # sample std, n − 1
+    one = describe([0.7])
+    assert (one.n, one.mean, one.std) == (1, 0.7, None)
+    assert describe([]).mean is None
+
+
+def test_paired_difference_known_numbers():
+    a = {1: 0.80, 2: 0.82, 3: 0.81, 4: 0.99}  # seed 4 has no partner: left out
+    b = {1: 0.79, 2: 0.80, 3: 0.805}
+    diff = paired_difference(a, b, scale=100)
+    assert diff.seeds == [1, 2, 3]
+    assert diff.differences == pytest.approx([1.0, 2.0, 0.5])
+    assert diff.mean == pytest.approx(7 / 6)
+    sd = math.sqrt(((1 - 7 / 6) ** 2 + (2 - 7 / 6) ** 2 + (0.5 - 7 / 6) ** 2) / 2)
+    assert diff.std == pytest.approx(sd)
+    half = 4.3027 * sd / math.sqrt(3)
+    assert (diff.ci_low, diff.ci_high) == pytest.approx((7 / 6 - half, 7 / 6 + half))
+    assert not diff.significant
+    assert verdict("warmup_decay", "constant", diff) == (
+        "warmup_decay − constant: +1.17 F1 points, 95 % CI [−0.73, +3.06], not significant "
+        "with 3 seeds")
+
+
+def test_significant_only_when_the_interval_excludes_zero():
+    diff = paired_difference({1: 0.90, 2: 0.91, 3: 0.92}, {1: 0.80, 2: 0.80, 3: 0.81}, 100)
+    assert diff.significant and diff.ci_low > 0
+    assert verdict("a", "b", diff).endswith("significant with 3 seeds")
+    assert "not significant" not in verdict("a", "b", diff)
+    same = paired_difference({1: 0.5, 2: 0.6}, {1: 0.5, 2: 0.6}, 100)
+    assert same.mean == 0 and not same.significant
+
+
+def test_too_few_seeds():
+    one = paired_difference({1: 0.8, 2: 0.9}, {1: 0.7}, 100)
+    assert one.n == 1 and one.ci_low is None and not one.significant
+    assert verdict("a", "b", one) == "a − b: +10.00 F1 points (seed 1), n=1: no confidence interval"
+    none = paired_difference({1: 0.8}, {2: 0.7}, 100)
+    assert verdict("a", "b", none) == "a − b: no seeds in common"
+
+
+def test_signed_uses_a_real_minus_and_no_negative_zero():
+    assert signed(0.42) == "+0.42"
+    assert signed(-0.1) == "−0.10"
+    assert signed(-0.001) == "+0.00"

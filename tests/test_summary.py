@@ -1,0 +1,135 @@
+"""The summary `wd-train report` builds: grouping, per-seed table, paired differences, files."""
+
+import csv
+import json
+
+import pytest
+import yaml
+
+from wd_train.errors import WdTrainError
+from wd_train.summary import build_summary, group_records, report, summary_markdown
+
+
+def record(tmp_path, name, seed, test_f1, dev_f1=0.5, variant=None, overrides=None,
+           config=None):
+    run_dir = tmp_path / name
+    run_dir.mkdir(exist_ok=True)
+    if config is not None:
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
+    return {"variant": variant, "seed": seed, "overrides": overrides or {},
+            "dev": {"f1": dev_f1}, "test": {"f1": test_f1}, "best_epoch": 2,
+            "train_seconds": 10.0, "wall_seconds": 12.0, "run_dir": str(run_dir),
+            "config": "/x/sweep.yaml"}
+
+
+def sweep(tmp_path):
+    """lr × warmup × seed, as configs/sweep.sh makes them (no variant, --set overrides)."""
+    records = []
+    for lr, base in ((1e-4, 0.80), (5e-5, 0.70)):
+        for warmup, bump in ((0.0, 0.0), (0.1, 0.02)):
+            for seed in (1, 2):
+                overrides = {"optimizer.learning_rate": lr, "optimizer.warmup_proportion": warmup,
+                             "training.seed": seed}
+                records.append(record(tmp_path, f"lr{lr}-w{warmup}-s{seed}", seed,
+                                      base + bump + 0.01 * seed, overrides=overrides))
+    return records
+
+
+def test_group_by_variant_keeps_the_given_order(tmp_path):
+    records = [record(tmp_path, f"r{i}", seed, 0.5, variant=v)
+               for i, (v, seed) in enumerate([("wd", 1), ("const", 1), ("wd", 2), ("const", 2)])]
+    assert list(group_records(records)) == ["wd", "const"]
+    assert list(group_records(records, order=["const", "wd"])) == ["const", "wd"]
+
+
+def test_runs_without_variant_group_by_their_overrides_seed_left_out(tmp_path):
+    records = sweep(tmp_path)
+    for r in records:
+        r["overrides"].update({"gate": None, "data.limit": 100})  # same in all: not in names
+    groups = group_records(records)
+    assert list(groups) == [
+        "learning_rate=0.0001, warmup_proportion=0.0",
+        "learning_rate=0.0001, warmup_proportion=0.1",
+        "learning_rate=5e-05, warmup_proportion=0.0",
+        "learning_rate=5e-05, warmup_proportion=0.1",
+    ]
+    assert all(len(runs) == 2 for runs in groups.values())
+    assert "| setting " in summary_markdown(build_summary(groups))
+    one_lr = [r for r in records if r["overrides"]["optimizer.learning_rate"] == 1e-4]
+    assert list(group_records(one_lr)) == ["warmup_proportion=0.0", "warmup_proportion=0.1"]
+    alike = [r for r in one_lr if r["overrides"]["optimizer.warmup_proportion"] == 0.0]
+    assert list(group_records(alike)) == [
+        "limit=100, learning_rate=0.0001, warmup_proportion=0.0"]
+    for r in alike:
+        r["overrides"] = {}
+    assert list(group_records(alike)) == ["sweep"]  # the config file's name
+
+
+def test_group_by_a_key_sorts_numbers_and_averages_runs_of_one_seed(tmp_path):
+    summary = build_summary(group_records(sweep(tmp_path), "optimizer.learning_rate"),
+                            "optimizer.learning_rate")
+    assert [g["name"] for g in summary["groups"]] == ["learning_rate=5e-05",
+                                                      "learning_rate=0.0001"]
+    assert [g["n"] for g in summary["groups"]] == [4, 4]
+    assert summary["groups"][0]["runs_per_seed"] == 2
+    # seed 1 at lr 5e-5: mean of warmup 0.0 (0.71) and warmup 0.1 (0.73)
+    assert summary["per_seed"][0]["cells"]["learning_rate=5e-05"]["test"] == pytest.approx(0.72)
+    (test_diff,) = [d for d in summary["differences"] if d["split"] == "test"]
+    assert (test_diff["a"], test_diff["b"]) == ("learning_rate=5e-05", "learning_rate=0.0001")
+    assert test_diff["differences"] == pytest.approx([-10.0, -10.0])
+    assert test_diff["significant"]  # the same −10 points on both seeds
+    assert "per-seed F1 is those runs' mean" in summary_markdown(summary)
+
+
+def test_group_by_a_key_not_overridden_reads_the_run_config(tmp_path):
+    records = [record(tmp_path, f"r{seed}{epochs}", seed, 0.5 + 0.01 * epochs,
+                      config={"training": {"epochs": epochs, "seed": seed}})
+               for seed in (1, 2, 3) for epochs in (3, 1)]
+    groups = group_records(records, "training.epochs")
+    assert list(groups) == ["epochs=1", "epochs=3"]
+    with pytest.raises(WdTrainError, match="--by optimizer.nothing: no run has this key"):
+        group_records(records, "optimizer.nothing")
+    with pytest.raises(WdTrainError, match="expected 'variant' or a dotted config key"):
+        group_records(records, "epochs")
+
+
+def test_summary_numbers(tmp_path):
+    cells = [("a", 1, 0.80, 0.90), ("b", 1, 0.79, 0.85), ("a", 2, 0.82, 0.91),
+             ("b", 2, 0.80, 0.86), ("a", 3, 0.81, 0.92)]
+    records = [record(tmp_path, f"{v}{seed}", seed, test, dev, v) for v, seed, test, dev in cells]
+    summary = build_summary(group_records(records))
+    a, b = summary["groups"]
+    assert (a["name"], a["n"], a["seeds"]) == ("a", 3, [1, 2, 3])
+    assert a["test_f1"]["mean"] == pytest.approx(0.81)
+    assert a["test_f1"]["std"] == pytest.approx(0.01)
+    assert (a["test_f1"]["min"], a["test_f1"]["max"]) == (0.80, 0.82)
+    assert b["n"] == 2 and b["dev_f1"]["mean"] == pytest.approx(0.855)
+    assert summary["per_seed"][2]["cells"]["b"] == {"dev": None, "test": None}
+    test_diff = summary["differences"][0]
+    assert test_diff["split"] == "test" and test_diff["seeds"] == [1, 2]  # paired: seed 3 out
+    assert test_diff["mean"] == pytest.approx(1.5)
+    markdown = summary_markdown(summary)
+    assert "| a " in markdown and "81.00 ± 1.00" in markdown
+    assert "- test F1: a − b: +1.50 F1 points, 95 % CI [" in markdown
+
+
+def test_many_groups_are_compared_with_the_first(tmp_path):
+    records = [record(tmp_path, f"g{g}s{s}", s, 0.5 + 0.01 * g, variant=f"g{g}")
+               for g in range(8) for s in (1, 2)]
+    summary = build_summary(group_records(records))
+    pairs = {(d["a"], d["b"]) for d in summary["differences"]}
+    assert pairs == {("g0", f"g{g}") for g in range(1, 8)}
+    assert summary["pairs"] == "each against g0"
+
+
+def test_report_writes_the_files(tmp_path):
+    results = tmp_path / "results.jsonl"
+    results.write_text("".join(json.dumps(r) + "\n" for r in sweep(tmp_path)))
+    summary = report([results], by="optimizer.warmup_proportion")
+    for name in ("summary.md", "summary.json", "summary.csv"):
+        assert (tmp_path / name).is_file()
+    assert json.loads((tmp_path / "summary.json").read_text())["groups"] == summary["groups"]
+    rows = list(csv.DictReader((tmp_path / "summary.csv").open()))
+    assert [r["group"] for r in rows] == ["warmup_proportion=0.0", "warmup_proportion=0.1"]
+    assert float(rows[0]["test_f1_mean"]) == pytest.approx(summary["groups"][0]["test_f1"]["mean"])
+    assert summary["plots"] == []  # these run directories hold no curves

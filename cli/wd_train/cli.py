@@ -67,8 +67,7 @@ def train(
         "--json", help="Print the final metrics (a comparison: its summary) as one JSON object "
         "on stdout; all else on stderr.")] = False,
 ) -> None:
-    """Train and evaluate as the config says — one run, or every variant × seed of its
-    `compare` section — and print the F1 table or the comparison's summary."""
+    """Train and evaluate a config: one run, or every variant × seed of its compare section."""
     from .compare import run_config
     from .progress import ConsoleProgress
 
@@ -103,8 +102,7 @@ def report_command(
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the summary as one JSON object on stdout.")] = False,
 ) -> None:
-    """Summarise finished runs: F1 mean ± std per group, every seed, paired differences with a
-    95 % CI, charts."""
+    """Summarise finished runs: F1 per group, paired differences with 95 % CIs, charts."""
     from .progress import ConsoleProgress
     from .summary import report, summary_markdown
 

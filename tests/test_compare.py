@@ -177,6 +177,23 @@ def test_rerun_resumes_from_finished_cells(comparison):
     assert adopted["test"] == plain["test"]
 
 
+def test_a_saved_config_without_a_newer_key_is_still_reused(comparison):
+    """Configs saved before a key existed compare through the schema: its default fills in."""
+    import yaml
+
+    saved = comparison["out"] / "warmup_decay" / "seed-1" / "config.yaml"
+    original = saved.read_text()
+    data = yaml.safe_load(original)
+    del data["training"]["loss_average"]
+    saved.write_text(yaml.safe_dump(data))
+    try:
+        result = invoke("train", comparison["path"], "--output-dir", comparison["out"],
+                        "--quiet")
+        assert result.exit_code == 0, result.output
+    finally:
+        saved.write_text(original)
+
+
 def test_one_cell_is_an_ordinary_run(comparison):
     out = comparison["out"]
     summary_time = (out / "summary.json").stat().st_mtime_ns

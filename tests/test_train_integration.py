@@ -161,3 +161,9 @@ def test_training_from_a_google_format_checkpoint(tmp_path, tiny_dataset):
     original = tf.train.load_variable(str(google / "bert_model.ckpt"),
                                       "bert/embeddings/word_embeddings")
     np.testing.assert_allclose(embeddings, original, atol=1e-6)  # lr ~0: still the checkpoint
+
+
+def test_loss_averaged_over_words(tmp_path, tiny_dataset):
+    metrics, run_dir = run(tmp_path, tiny_dataset, training={"epochs": 1, "loss_average": "words"})
+    assert metrics["epochs_run"] == 1
+    assert "loss_average: words" in (run_dir / "config.yaml").read_text()

@@ -125,8 +125,11 @@ def _check_reusable(cell: Cell) -> None:
     """A finished cell may stand in for this one only if it ran the same config."""
     saved_path = cell.run_dir / "config.yaml"
     try:
-        saved = _flatten(yaml.safe_load(saved_path.read_text(encoding="utf-8")) or {})
-    except (OSError, yaml.YAMLError):
+        # Through the schema, so that keys added later with a default compare equal.
+        saved_config = validate(yaml.safe_load(saved_path.read_text(encoding="utf-8")) or {},
+                                str(saved_path))
+        saved = _flatten(yaml.safe_load(config_to_yaml(saved_config)))
+    except (OSError, yaml.YAMLError, WdTrainError):
         saved = {}
     planned = _flatten(yaml.safe_load(config_to_yaml(cell.config)))
     # output.dir is where the cell is found, so a comparison folder may be moved.

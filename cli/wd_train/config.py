@@ -139,6 +139,13 @@ class TrainingConfig(Section):
     patience: int | None = Field(
         None, ge=1, description="Stop after this many epochs without a better dev F1."
     )
+    loss_average: Literal["batch", "words"] = Field(
+        "batch",
+        description="`batch`: mean over each batch's labelled words (the usual convention; "
+        "every batch weighs the same, so under length bucketing a word in a batch of short "
+        "sentences weighs more). `words`: sum over the batch's labelled words divided by the "
+        "average number per batch, so every word weighs the same, as with random batches.",
+    )
 
 
 class OutputConfig(Section):

@@ -130,6 +130,7 @@ def train_run(
             model, optimizer, schedule, data,
             epochs=config.training.epochs, batch_size=config.training.batch_size,
             seed=config.training.seed, patience=config.training.patience,
+            loss_average=config.training.loss_average,
             progress=tensorboard.wrap_progress(progress), on_epoch_end=on_epoch_end,
         )
     finally:

@@ -56,8 +56,10 @@ def steps_per_epoch(num_windows: int, batch_size: int) -> int:
     return full_pools * 50 + -(-rest // batch_size)
 
 
-def masked_loss(labels, logits):
-    """Mean cross-entropy over the words' first pieces only (labels < 0 are masked out)."""
+def masked_loss(labels, logits, words_per_batch: float | None = None):
+    """Cross-entropy over the words' first pieces only (labels < 0 are masked out): the batch's
+    mean, or with `words_per_batch` its sum divided by that constant (every word weighs the
+    same whatever the batch's length bucket)."""
     import tensorflow as tf
 
     mask = labels >= 0
@@ -66,10 +68,12 @@ def masked_loss(labels, logits):
         safe_labels, logits, from_logits=True
     )
     weights = tf.cast(mask, losses.dtype)
+    if words_per_batch is not None:
+        return tf.reduce_sum(losses * weights) / words_per_batch
     return tf.reduce_sum(losses * weights) / tf.maximum(tf.reduce_sum(weights), 1.0)
 
 
-def make_train_step(model, optimizer):
+def make_train_step(model, optimizer, words_per_batch: float | None = None):
     import tensorflow as tf
 
     spec = tf.TensorSpec([None, None], tf.int32)
@@ -78,7 +82,7 @@ def make_train_step(model, optimizer):
     def train_step(token_ids, segment_ids, label_ids):
         with tf.GradientTape() as tape:
             logits = model([token_ids, segment_ids], training=True)
-            loss = masked_loss(label_ids, logits)
+            loss = masked_loss(label_ids, logits, words_per_batch)
         gradients = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(gradients, model.trainable_variables))
         return loss
@@ -99,13 +103,17 @@ def fit(
     batch_size: int,
     seed: int,
     patience: int | None,
+    loss_average: str = "batch",
     progress: Progress | None = None,
     on_epoch_end: Callable[[EpochRecord], None] | None = None,
 ) -> FitResult:
     rng = np.random.default_rng(seed)
-    train_step = make_train_step(model, optimizer)
-    predict = make_predict_function(model)
     windows = data.train.windows
+    words_per_batch = None
+    if loss_average == "words":
+        words_per_batch = batch_size * sum(w.num_words for w in windows) / len(windows)
+    train_step = make_train_step(model, optimizer, words_per_batch)
+    predict = make_predict_function(model)
     lengths = np.array([len(w.token_ids) for w in windows])
     result = FitResult()
     best_f1 = -1.0

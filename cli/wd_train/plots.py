@@ -11,10 +11,11 @@ left out of the charts (their numbers still count in the tables).
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
+import io
 from collections.abc import Callable
 from pathlib import Path
+
+from .rundir import write_bytes_atomic
 
 PLOT_FILES = ("lr.png", "dev_f1.png", "loss.png")
 
@@ -50,14 +51,9 @@ def _new_figure(title: str, xlabel: str, ylabel: str):
 
 def _save(figure, path: Path) -> None:
     # Whole or not at all, like every other file wd-train writes.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        figure.savefig(tmp, format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    write_bytes_atomic(path, buffer.getvalue())
 
 
 def _colour(index: int) -> str:

@@ -1,4 +1,4 @@
-"""The configs the project ships validate, and the CoNLL pair agrees where the README says it does."""
+"""The shipped configs validate, and the CoNLL pair agrees where the README says it does."""
 
 from pathlib import Path
 

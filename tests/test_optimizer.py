@@ -5,10 +5,13 @@ from wd_train.config import OptimizerConfig
 from wd_train.optimizer import build_optimizer, make_schedule, schedule_lr
 
 
-def formula(lr, warmup, decay, min_lr, t):
-    """The documented AdamWarmup schedule, written out independently (t is 1-based)."""
+def formula(lr, warmup, decay, min_lr, t, decay_from="start"):
+    """The documented schedules, written out independently (t is 1-based): keras_bert's decay
+    from step 0, or Hugging Face's linear decay from the end of warmup."""
     if t <= warmup:
         return lr * t / warmup
+    if decay_from == "warmup_end":
+        return min_lr + (lr - min_lr) * max(0.0, (decay - t) / (decay - warmup))
     return min_lr + (lr - min_lr) * (1 - min(t, decay) / decay)
 
 
@@ -38,19 +41,29 @@ def measured_step_sizes(config, total_steps):
     return schedule, np.array(sizes)
 
 
-@pytest.mark.parametrize("schedule_name", ["warmup_decay", "constant"])
-def test_applied_learning_rate_matches_the_schedule(schedule_name):
+@pytest.mark.parametrize("schedule_name,decay_from", [
+    ("warmup_decay", "start"), ("warmup_decay", "warmup_end"),
+    ("constant", "start"), ("constant", "warmup_end"),
+])
+def test_applied_learning_rate_matches_the_schedule(schedule_name, decay_from):
     config = OptimizerConfig(learning_rate=0.1, schedule=schedule_name, warmup_proportion=0.25,
                              min_lr=0.01 if schedule_name == "warmup_decay" else 0.0,
-                             weight_decay=0.0, epsilon=1e-12, clipnorm=None)
+                             decay_from=decay_from, weight_decay=0.0, epsilon=1e-12,
+                             clipnorm=None)
     total = 40
     schedule, measured = measured_step_sizes(config, total)
     recorded = np.array([schedule_lr(schedule, s) for s in range(total)])
     np.testing.assert_allclose(measured, recorded, rtol=1e-4, atol=1e-7)
     expected = np.array([formula(schedule.learning_rate, schedule.warmup_steps, total,
-                                 schedule.min_lr, t) for t in range(1, total + 1)])
-    np.testing.assert_allclose(recorded, expected, rtol=1e-12)
-    if schedule_name == "warmup_decay":
+                                 schedule.min_lr, t, schedule.decay_from)
+                         for t in range(1, total + 1)])
+    np.testing.assert_allclose(recorded, expected, rtol=1e-12, atol=1e-15)
+    if schedule_name == "warmup_decay" and decay_from == "warmup_end":
+        assert recorded[9] == pytest.approx(0.1)  # end of warmup: the peak
+        assert recorded[10] == pytest.approx(0.01 + 0.09 * 29 / 30)  # no step down after it
+        assert recorded[24] == pytest.approx(0.01 + 0.09 * 15 / 30)  # mid-decay
+        assert recorded[-1] == pytest.approx(0.01)  # last step: min_lr
+    elif schedule_name == "warmup_decay":
         assert schedule.warmup_steps == 10
         assert recorded[0] == pytest.approx(0.01)  # start: lr / warmup
         assert recorded[9] == pytest.approx(0.1)  # end of warmup: the peak
@@ -98,3 +111,14 @@ def test_optimizer_state_saves_and_restores(tmp_path):
     optimizer.apply_gradients([(tf.ones((2, 2)), weight)])
     assert int(optimizer2.iterations.numpy()) == 4
     np.testing.assert_allclose(weight2.numpy(), weight.numpy(), rtol=1e-6)
+
+
+def test_decay_from_survives_get_config():
+    import tensorflow as tf
+
+    config = OptimizerConfig(learning_rate=0.1, warmup_steps=2, decay_from="warmup_end")
+    weight = tf.Variable([0.0], name="w")
+    optimizer = build_optimizer(config, make_schedule(config, 10), [weight])
+    clone = type(optimizer).from_config(optimizer.get_config())
+    assert clone.decay_from == "warmup_end"
+    assert clone._after_warmup_scale == pytest.approx(10 / 8)

@@ -109,9 +109,16 @@ class OptimizerConfig(Section):
     schedule: Literal["warmup_decay", "constant"] = Field(
         "warmup_decay",
         description="`warmup_decay`: linear warmup to learning_rate, then linear decay to "
-        "min_lr at the last step (keras_bert measures the decay from step 0, so the rate steps "
-        "down right after warmup). `constant`: the same AdamWarmup with no warmup and "
-        "min_lr = learning_rate.",
+        "min_lr at the last step (see decay_from). `constant`: the same AdamWarmup with no "
+        "warmup and min_lr = learning_rate.",
+    )
+    decay_from: Literal["start", "warmup_end"] = Field(
+        "start",
+        description="Where warmup_decay's linear decay is measured from. `start`: step 0, as "
+        "in keras_bert's AdamWarmup and Google's BERT optimizer, so right after warmup the rate "
+        "steps down to learning_rate · (1 − warmup share). `warmup_end`: from the peak at the "
+        "end of warmup (Hugging Face's linear schedule with warmup); AdamWarmup's base rate is "
+        "rescaled after warmup, its update rule is unchanged.",
     )
     warmup_proportion: float = Field(
         0.1, ge=0.0, lt=1.0, description="Warmup steps as a share of all training steps."

@@ -14,7 +14,12 @@ The schedule (keras_bert's, read from its source): with t = step + 1 (1-based),
     t <= warmup_steps:  lr · t / warmup_steps
     otherwise:          min_lr + (lr − min_lr) · (1 − min(t, decay_steps) / decay_steps)
 Note the decay is measured from step 0, not from the end of warmup: right after warmup the rate
-drops from lr to lr · (1 − warmup_steps / decay_steps). `schedule_lr` mirrors this formula.
+drops from lr to lr · (1 − warmup_steps / decay_steps) (Google's BERT optimizer does the same).
+`decay_from: warmup_end` decays from the peak instead (Hugging Face's linear schedule) without
+touching keras_bert's formula: after warmup the base rate it reads is rescaled to
+    lr' = min_lr + (lr − min_lr) · decay_steps / (decay_steps − warmup_steps)
+which turns the formula into min_lr + (lr − min_lr) · (decay_steps − t) / (decay_steps −
+warmup_steps). `schedule_lr` mirrors all of this.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ class Schedule:
     warmup_steps: int
     decay_steps: int
     min_lr: float
+    decay_from: str = "start"
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -46,16 +52,27 @@ def make_schedule(config: OptimizerConfig, total_steps: int) -> Schedule:
         warmup = min(config.warmup_steps, total_steps)
     else:
         warmup = round(config.warmup_proportion * total_steps)
-    return Schedule("warmup_decay", config.learning_rate, warmup, total_steps, config.min_lr)
+    return Schedule("warmup_decay", config.learning_rate, warmup, total_steps, config.min_lr,
+                    config.decay_from)
+
+
+def after_warmup_scale(warmup_steps: float, decay_steps: float) -> float:
+    """By how much (lr − min_lr) is scaled after warmup so that keras_bert's decay starts at the
+    peak (`decay_from: warmup_end`). Past decay_steps its formula gives min_lr whatever the scale."""
+    return decay_steps / max(decay_steps - warmup_steps, 1)
 
 
 def schedule_lr(schedule: Schedule, step: int) -> float:
-    """Learning rate AdamWarmup applies at 0-based `step` (keras_bert's formula, in Python)."""
+    """Learning rate AdamWarmup applies at 0-based `step` (the formulas above, in Python)."""
     t = step + 1
     if t <= schedule.warmup_steps:
         return schedule.learning_rate * t / schedule.warmup_steps
+    base = schedule.learning_rate
+    if schedule.decay_from == "warmup_end":
+        scale = after_warmup_scale(schedule.warmup_steps, schedule.decay_steps)
+        base = schedule.min_lr + (base - schedule.min_lr) * scale
     progress = min(t, schedule.decay_steps) / schedule.decay_steps
-    return schedule.min_lr + (schedule.learning_rate - schedule.min_lr) * (1.0 - progress)
+    return schedule.min_lr + (base - schedule.min_lr) * (1.0 - progress)
 
 
 _PATCHED = False
@@ -75,10 +92,31 @@ def _rebase_adam_warmup():
 
 
 def adam_warmup_class():
-    """keras_bert's AdamWarmup (rebased) with `weight_decay_pattern` honoured."""
+    """keras_bert's AdamWarmup (rebased) with `weight_decay_pattern` honoured and an optional
+    decay measured from the end of warmup."""
+    import tensorflow as tf
+
     adam_warmup = _rebase_adam_warmup()
 
     class PatternAdamWarmup(adam_warmup):
+        def __init__(self, decay_steps, warmup_steps, *args, decay_from="start", **kwargs):
+            super().__init__(decay_steps, warmup_steps, *args, **kwargs)
+            self.decay_from = decay_from
+            self._after_warmup_scale = after_warmup_scale(float(warmup_steps), float(decay_steps))
+
+        def get_config(self):
+            return {**super().get_config(), "decay_from": self.decay_from}
+
+        def _decayed_lr(self, var_dtype):
+            # keras_bert reads its base rate here, then applies its warmup/decay formula to it.
+            lr = super()._decayed_lr(var_dtype)
+            if self.decay_from != "warmup_end":
+                return lr
+            warmup = self._get_hyper("warmup_steps", var_dtype)
+            min_lr = self._get_hyper("min_lr", var_dtype)
+            rescaled = min_lr + (lr - min_lr) * self._after_warmup_scale
+            return tf.where(tf.cast(self.iterations + 1, var_dtype) <= warmup, lr, rescaled)
+
         def _decays(self, var) -> bool:
             patterns = self._weight_decay_pattern
             return patterns is None or any(p in var.name for p in patterns)
@@ -123,5 +161,6 @@ def build_optimizer(config: OptimizerConfig, schedule: Schedule, variables):
         epsilon=config.epsilon,
         weight_decay=config.weight_decay,
         weight_decay_pattern=pattern,
+        decay_from=schedule.decay_from,
         **extra,
     )

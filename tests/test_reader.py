@@ -89,3 +89,19 @@ def test_chars_format_checks_one_character_per_token(tmp_path):
     with pytest.raises(WdTrainError, match=rf"^{path}:4: data.format is chars"):
         read_conll(path, format="chars")
     assert len(read_conll(path)) == 2
+
+
+def test_tokens_only_files_and_tag_column_detection(tmp_path):
+    from wd_train.reader import has_tag_column
+
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text("-DOCSTART-\n\nEU\nrejects\n\nPeter\n")
+    tagged = tmp_path / "tagged.txt"
+    tagged.write_text("EU NNP B-ORG\nrejects VBZ O\n")
+    assert has_tag_column(tokens) is False and has_tag_column(tagged) is True
+    sentences = read_conll(tokens, tokens_only=True)
+    assert [s.tokens for s in sentences] == [["EU", "rejects"], ["Peter"]]
+    assert [s.tags for s in sentences] == [["O", "O"], ["O"]]
+    (tmp_path / "blank.txt").write_text("\n\n")
+    with pytest.raises(WdTrainError, match="no sentences"):
+        has_tag_column(tmp_path / "blank.txt")

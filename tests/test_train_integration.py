@@ -51,7 +51,7 @@ def test_run_directory_contract(finished):
                 "train_seconds", "train_tokens_per_s"):
         assert key in on_disk, key
     assert set(on_disk["schedule"]) == {"name", "learning_rate", "warmup_steps", "decay_steps",
-                                        "min_lr"}
+                                        "min_lr", "decay_from"}
     assert on_disk["epochs_run"] == 3
     history = list(csv.DictReader((run_dir / "history.csv").open()))
     assert [int(r["epoch"]) for r in history] == [1, 2, 3]
@@ -167,3 +167,43 @@ def test_loss_averaged_over_words(tmp_path, tiny_dataset):
     metrics, run_dir = run(tmp_path, tiny_dataset, training={"epochs": 1, "loss_average": "words"})
     assert metrics["epochs_run"] == 1
     assert "loss_average: words" in (run_dir / "config.yaml").read_text()
+
+
+def test_predict_scores_a_file_as_the_run_did(finished):
+    from wd_train.predict import predict_file
+
+    metrics, run_dir, dataset, _ = finished
+    prediction = predict_file(run_dir, dataset["test"], batch_size=7)
+    assert prediction.scores.f1 == pytest.approx(metrics["test"]["f1"], abs=1e-9)
+    assert prediction.conll_lines() == (run_dir / "predictions.conll").read_text()
+    assert prediction.as_dict()["scored"] is True
+
+
+def test_predict_tags_a_tokens_only_file(finished):
+    from wd_train.predict import predict_file
+
+    _, run_dir, dataset, tmp = finished
+    gold_lines = dataset["test"].read_text().splitlines()
+    tokens_only = tmp / "tokens.txt"
+    tokens_only.write_text("\n".join(line.split()[0] if line else "" for line in gold_lines))
+    prediction = predict_file(run_dir, tokens_only)
+    assert prediction.scores is None
+    expected = [" ".join(line.split()[::2]) if line else ""  # word and predicted tag
+                for line in (run_dir / "predictions.conll").read_text().splitlines()]
+    assert prediction.conll_lines().splitlines() == expected
+
+
+def test_predict_command(finished, tmp_path):
+    from .test_cli import wd
+
+    metrics, run_dir, dataset, _ = finished
+    out = tmp_path / "pred.conll"
+    result = wd("predict", run_dir, dataset["test"], "--output", out, "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["f1"] == pytest.approx(metrics["test"]["f1"], abs=1e-9)
+    assert out.read_text() == (run_dir / "predictions.conll").read_text()
+    piped = wd("predict", run_dir, dataset["test"], "--quiet")
+    assert piped.stdout == out.read_text()
+    missing = wd("predict", tmp_path / "nowhere", dataset["test"])
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1
+    assert "not a finished wd-train run" in missing.stderr

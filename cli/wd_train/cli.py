@@ -114,6 +114,42 @@ def report_command(
     _print_result(summary, summary_markdown(summary), as_json, quiet)
 
 
+@app.command("predict")
+def predict_command(
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A finished run directory.")],
+    input_path: Annotated[Path, typer.Argument(
+        metavar="FILE", help="CoNLL file in the run's data format; with gold tags it is scored, "
+        "with one column (tokens only) it is just tagged.")],
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write the predictions (`word [gold] predicted`) here instead of "
+        "stdout.")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = 64,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No scores table.")] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print counts and scores as one JSON object on stdout (predictions only "
+        "with --output).")] = False,
+) -> None:
+    """Tag a CoNLL file with a finished run's best weights; score it when it has gold tags."""
+    from .predict import predict_file, scores_table
+    from .rundir import write_text_atomic
+
+    try:
+        prediction = predict_file(run_dir, input_path, batch_size=batch_size)
+        if output is not None:
+            write_text_atomic(output, prediction.conll_lines())
+    except WdTrainError as exc:
+        raise _fail(exc) from None
+    except OSError as exc:
+        raise _fail(WdTrainError(f"{output}: cannot write ({exc.strerror})")) from None
+    predictions_on_stdout = output is None and not as_json
+    if predictions_on_stdout:
+        sys.stdout.write(prediction.conll_lines())
+    if as_json:
+        typer.echo(json.dumps(prediction.as_dict(), ensure_ascii=False))
+    if not quiet:  # the table goes where it does not mix with machine-readable output
+        typer.echo(scores_table(prediction), err=predictions_on_stdout or as_json)
+
+
 @app.command("import-hf")
 def import_hf_command(
     src: Annotated[str, typer.Argument(help="Hugging Face BERT folder (config.json, "

@@ -49,7 +49,9 @@ def read_conll(
     encoding: str = "utf-8",
     limit: int | None = None,
     format: str = "conll",
+    tokens_only: bool = False,
 ) -> list[Sentence]:
+    """`tokens_only`: the first column is the token and there are no tags (every tag "O")."""
     path = Path(path)
     text = _decode(path, encoding)
     sentences: list[Sentence] = []
@@ -76,20 +78,23 @@ def read_conll(
         if columns[0] == "-DOCSTART-":
             flush()
             continue
-        if len(columns) < 2:
+        if tokens_only:
+            tag = "O"
+        elif len(columns) < 2:
             raise WdTrainError(
                 f"{path}:{number}: expected at least 2 columns (token and tag), got 1: {line!r}"
             )
-        try:
-            tag = columns[label_column]
-        except IndexError:
-            raise WdTrainError(
-                f"{path}:{number}: data.label_column is {label_column} but the line has "
-                f"{len(columns)} columns"
-            ) from None
-        problem = tag_problem(tag, scheme)
-        if problem:
-            raise WdTrainError(f"{path}:{number}: {problem}")
+        else:
+            try:
+                tag = columns[label_column]
+            except IndexError:
+                raise WdTrainError(
+                    f"{path}:{number}: data.label_column is {label_column} but the line has "
+                    f"{len(columns)} columns"
+                ) from None
+            problem = tag_problem(tag, scheme)
+            if problem:
+                raise WdTrainError(f"{path}:{number}: {problem}")
         if format == "chars" and len(columns[0]) != 1:
             raise WdTrainError(
                 f"{path}:{number}: data.format is chars but the token {columns[0]!r} has "
@@ -103,6 +108,16 @@ def read_conll(
     if not sentences:
         raise WdTrainError(f"{path}: no sentences found (empty file?)")
     return sentences
+
+
+def has_tag_column(path: Path | str, encoding: str = "utf-8") -> bool:
+    """Whether the file's first token line has a tag column (2+ columns) or only tokens."""
+    path = Path(path)
+    for line in _decode(path, encoding).splitlines():
+        columns = line.split()
+        if columns and columns[0] != "-DOCSTART-":
+            return len(columns) >= 2
+    raise WdTrainError(f"{path}: no sentences found (empty file?)")
 
 
 def check_labels_known(sentences: list[Sentence], known: set[str], path: Path | str) -> None:

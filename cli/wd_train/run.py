@@ -207,13 +207,21 @@ def _write_outputs(run_dir, config, data: EncodedData, spec, result: FitResult, 
     })
 
 
+def read_model_meta(run_dir: Path | str) -> dict:
+    """A finished run's model.json (backbone shape, labels, vocab, casing, max_seq_len)."""
+    meta_path = Path(run_dir) / "model.json"
+    if not meta_path.exists():
+        raise WdTrainError(f"{run_dir}: no model.json (not a finished wd-train run)")
+    try:
+        return json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise WdTrainError(f"{meta_path}: cannot read ({exc})") from None
+
+
 def load_trained(run_dir: Path | str):
     """Rebuild a finished run's tagger with its best weights. Returns (model, model.json dict)."""
     run_dir = Path(run_dir)
-    meta_path = run_dir / "model.json"
-    if not meta_path.exists():
-        raise WdTrainError(f"{run_dir}: no model.json (not a finished wd-train run)")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta = read_model_meta(run_dir)
     model = rebuild_tagger(BackboneSpec(**meta["backbone"]), len(meta["labels"]),
                            meta["head_dropout"])
     model.load_weights(str(run_dir / meta["weights"]))

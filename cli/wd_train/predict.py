@@ -1,0 +1,100 @@
+"""Use a finished run: tag a CoNLL file with its best weights and, when the file carries gold
+tags, score it with seqeval. What `wd-train predict RUN_DIR FILE` calls.
+
+The file is read with the run's own data settings (format, tag column, scheme, encoding) and
+encoded with its vocab, casing and max_seq_len, so a file like the run's test set scores exactly
+as the run's test set did. A file with one column holds tokens only: it is tagged, not scored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .align import WordPieceAligner, encode_sentences, load_vocab
+from .config import validate
+from .errors import WdTrainError
+from .evaluate import Scores, score
+from .reader import Sentence, has_tag_column, read_conll
+
+
+@dataclass
+class Prediction:
+    input: Path
+    sentences: list[Sentence]
+    predicted: list[list[str]]
+    scores: Scores | None  # None when the file has no gold tags
+
+    def conll_lines(self) -> str:
+        """`word gold predicted` (conlleval's input) or `word predicted` without gold."""
+        out = []
+        for sentence, tags in zip(self.sentences, self.predicted):
+            if self.scores is None:
+                out.extend(f"{w} {p}" for w, p in zip(sentence.tokens, tags))
+            else:
+                out.extend(f"{w} {g} {p}"
+                           for w, g, p in zip(sentence.tokens, sentence.tags, tags))
+            out.append("")
+        return "\n".join(out) + "\n"
+
+    def as_dict(self) -> dict:
+        return {
+            "input": str(self.input),
+            "sentences": len(self.sentences),
+            "words": sum(len(s.tokens) for s in self.sentences),
+            "scored": self.scores is not None,
+            **(self.scores.as_dict() if self.scores is not None else {}),
+        }
+
+
+def _run_data_settings(run_dir: Path) -> dict:
+    config_path = run_dir / "config.yaml"
+    try:
+        raw = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise WdTrainError(f"{config_path}: cannot read the run's config ({exc})") from None
+    data = validate(raw, str(config_path)).data
+    return {"label_column": data.label_column, "scheme": data.scheme,
+            "encoding": data.encoding, "format": data.format}
+
+
+def predict_file(run_dir: Path | str, input_path: Path | str, batch_size: int = 64) -> Prediction:
+    """Tag (and score, when it has gold tags) `input_path` with the finished run `run_dir`."""
+    from .evaluate import make_predict_function, predict_tags
+    from .run import load_trained, read_model_meta
+
+    run_dir, input_path = Path(run_dir), Path(input_path)
+    meta = read_model_meta(run_dir)  # fails early, before TensorFlow, on a run that is not one
+    settings = _run_data_settings(run_dir)
+    vocab_path = Path(meta["vocab"])
+    if not vocab_path.exists():
+        raise WdTrainError(f"{run_dir}/model.json: vocab {vocab_path} not found (the run "
+                           "refers to its checkpoint's vocab.txt; restore it at that path)")
+    scored = has_tag_column(input_path, settings["encoding"])
+    if scored:
+        sentences = read_conll(input_path, **settings)
+    else:
+        sentences = read_conll(input_path, tokens_only=True, encoding=settings["encoding"],
+                               format=settings["format"])
+    aligner = WordPieceAligner(load_vocab(vocab_path), meta["lowercase"], meta["max_seq_len"])
+    # Gold ids only mark which pieces are scored (each word's first), so any tag will do here;
+    # gold tags the model never saw are then simply missed in the scores, not an error.
+    placeholders = [Sentence(s.tokens, ["O"] * len(s.tokens), s.line) for s in sentences]
+    windows = encode_sentences(placeholders, aligner, {"O": 0})
+
+    model, meta = load_trained(run_dir)
+    predicted = predict_tags(make_predict_function(model), windows, sentences, meta["labels"],
+                             batch_size)
+    scores = score([s.tags for s in sentences], predicted) if scored else None
+    return Prediction(input_path, sentences, predicted, scores)
+
+
+def scores_table(prediction: Prediction) -> str:
+    """seqeval's report for a scored file; a one-line count for a tokens-only one."""
+    words = sum(len(s.tokens) for s in prediction.sentences)
+    if prediction.scores is None:
+        return f"{prediction.input}: tagged {len(prediction.sentences)} sentences, {words} words"
+    return (f"{prediction.input}: {len(prediction.sentences)} sentences, {words} words, "
+            f"micro F1 {prediction.scores.f1:.4f}\n{prediction.scores.report}")

@@ -94,6 +94,12 @@ class ModelConfig(Section):
         "checkpoint's wd_train.json (written by import-hf), else guessed from the vocab.",
     )
     head_dropout: float = Field(0.1, ge=0.0, lt=1.0, description="Dropout before the tag layer.")
+    attention_dropout: float = Field(
+        0.0, ge=0.0, lt=1.0,
+        description="Dropout on the attention probabilities while training (BERT's "
+        "attention_probs_dropout_prob, 0.1 in its recipe). keras_bert has none and ignores the "
+        "checkpoint's value, so 0 is keras_bert as it is.",
+    )
 
     @model_validator(mode="after")
     def _one_backbone(self) -> ModelConfig:

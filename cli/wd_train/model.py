@@ -123,7 +123,12 @@ def build_tagger(config: ModelConfig, spec: BackboneSpec, num_labels: int):
             ) from None
     else:
         backbone = _random_backbone(spec)
-    return add_tagging_head(backbone, num_labels, config.head_dropout)
+    tagger = add_tagging_head(backbone, num_labels, config.head_dropout)
+    if config.attention_dropout > 0.0:
+        from .attention import set_attention_dropout
+
+        set_attention_dropout(tagger, config.attention_dropout)
+    return tagger
 
 
 def rebuild_tagger(spec: BackboneSpec, num_labels: int, head_dropout: float):

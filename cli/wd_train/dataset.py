@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .align import Window, WordPieceAligner, encode_sentences, guess_lowercase, load_vocab
-from .config import Config
+from .config import Config, DataConfig
 from .model import check_checkpoint_dir, read_checkpoint_meta
 from .reader import Sentence, check_labels_known, read_conll
 
@@ -56,10 +56,15 @@ def resolve_vocab_and_casing(config: Config, vocab: dict[str, int]) -> tuple[boo
     return guess_lowercase(vocab), "guessed from the vocab"
 
 
+def read_settings(data: DataConfig) -> dict:
+    """`read_conll` keyword arguments from the data section (all but the sentence limit)."""
+    return {"label_column": data.label_column, "scheme": data.scheme,
+            "encoding": data.encoding, "format": data.format}
+
+
 def load_data(config: Config) -> EncodedData:
     data = config.data
-    read = {"label_column": data.label_column, "scheme": data.scheme,
-            "encoding": data.encoding, "limit": data.limit, "format": data.format}
+    read = {**read_settings(data), "limit": data.limit}
     if config.model.checkpoint is not None:
         check_checkpoint_dir(config.model.checkpoint)
     vocab_path = config.model.vocab or config.model.checkpoint / "vocab.txt"

@@ -15,6 +15,7 @@ import yaml
 
 from .align import WordPieceAligner, encode_sentences, load_vocab
 from .config import validate
+from .dataset import read_settings
 from .errors import WdTrainError
 from .evaluate import Scores, score
 from .reader import Sentence, has_tag_column, read_conll
@@ -55,9 +56,7 @@ def _run_data_settings(run_dir: Path) -> dict:
         raw = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise WdTrainError(f"{config_path}: cannot read the run's config ({exc})") from None
-    data = validate(raw, str(config_path)).data
-    return {"label_column": data.label_column, "scheme": data.scheme,
-            "encoding": data.encoding, "format": data.format}
+    return read_settings(validate(raw, str(config_path)).data)
 
 
 def predict_file(run_dir: Path | str, input_path: Path | str, batch_size: int = 64) -> Prediction:
@@ -73,11 +72,7 @@ def predict_file(run_dir: Path | str, input_path: Path | str, batch_size: int = 
         raise WdTrainError(f"{run_dir}/model.json: vocab {vocab_path} not found (the run "
                            "refers to its checkpoint's vocab.txt; restore it at that path)")
     scored = has_tag_column(input_path, settings["encoding"])
-    if scored:
-        sentences = read_conll(input_path, **settings)
-    else:
-        sentences = read_conll(input_path, tokens_only=True, encoding=settings["encoding"],
-                               format=settings["format"])
+    sentences = read_conll(input_path, **settings, tokens_only=not scored)
     aligner = WordPieceAligner(load_vocab(vocab_path), meta["lowercase"], meta["max_seq_len"])
     # Gold ids only mark which pieces are scored (each word's first), so any tag will do here;
     # gold tags the model never saw are then simply missed in the scores, not an error.

@@ -224,5 +224,8 @@ def load_trained(run_dir: Path | str):
     meta = read_model_meta(run_dir)
     model = rebuild_tagger(BackboneSpec(**meta["backbone"]), len(meta["labels"]),
                            meta["head_dropout"])
-    model.load_weights(str(run_dir / meta["weights"]))
+    weights = run_dir / meta["weights"]
+    if not weights.exists():
+        raise WdTrainError(f"{weights}: weights file not found (an unfinished or damaged run)")
+    model.load_weights(str(weights))
     return model, meta

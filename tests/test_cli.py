@@ -79,3 +79,10 @@ def test_json_output_output_dir_and_overwrite(tmp_path, tiny_dataset):
     assert replaced.returncode == 0, replaced.stderr
     assert "micro" in replaced.stdout  # the F1 table
     assert json.loads((out / "metrics.json").read_text())["data"]["train"]["sentences"] == 10
+
+
+def test_resume_and_overwrite_exclude_each_other(tmp_path, tiny_dataset):
+    path = write_config(tmp_path / "c.yaml", tiny_config_dict(tiny_dataset, tmp_path / "out"))
+    result = wd(path, "--resume", "--overwrite")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "--resume and --overwrite" in result.stderr

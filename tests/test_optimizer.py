@@ -73,6 +73,7 @@ def test_applied_learning_rate_matches_the_schedule(schedule_name, decay_from):
         assert recorded[-1] == pytest.approx(0.01)  # last step: min_lr
     else:
         assert np.allclose(recorded, 0.1)
+        assert schedule.decay_from == "start"  # no warmup, nothing to decay from
 
 
 def test_weight_decay_skips_bias_and_layernorm():

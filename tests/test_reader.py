@@ -102,6 +102,9 @@ def test_tokens_only_files_and_tag_column_detection(tmp_path):
     sentences = read_conll(tokens, tokens_only=True)
     assert [s.tokens for s in sentences] == [["EU", "rejects"], ["Peter"]]
     assert [s.tags for s in sentences] == [["O", "O"], ["O"]]
+    tokens.write_text("EU\nrejects VBZ O\n")  # a tag column after a tokens-only first line
+    with pytest.raises(WdTrainError, match=r"tokens.txt:2: expected one column"):
+        read_conll(tokens, tokens_only=True)
     (tmp_path / "blank.txt").write_text("\n\n")
     with pytest.raises(WdTrainError, match="no sentences"):
         has_tag_column(tmp_path / "blank.txt")

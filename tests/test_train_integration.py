@@ -40,7 +40,7 @@ def test_run_directory_contract(finished):
     metrics, run_dir, _, _ = finished
     for name in ("config.yaml", "metrics.json", "history.csv", "lr.csv", "report.txt",
                  "predictions.conll", "predictions.dev.conll", "model.json", "weights.h5",
-                 "checkpoint/last.index"):
+                 "checkpoint/state.json", "checkpoint/epoch-3.index"):
         assert (run_dir / name).exists(), name
     on_disk = json.loads((run_dir / "metrics.json").read_text())
     assert on_disk == json.loads(json.dumps(metrics))
@@ -204,6 +204,68 @@ def test_predict_command(finished, tmp_path):
     assert out.read_text() == (run_dir / "predictions.conll").read_text()
     piped = wd("predict", run_dir, dataset["test"], "--quiet")
     assert piped.stdout == out.read_text()
+    same = wd("predict", run_dir, dataset["test"], "-o", dataset["test"])
+    assert same.returncode == 2 and "is the input file" in same.stderr
     missing = wd("predict", tmp_path / "nowhere", dataset["test"])
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1
     assert "not a finished wd-train run" in missing.stderr
+
+
+class Interrupted(Exception):
+    pass
+
+
+def interrupt_at_epoch(epoch):
+    def progress(phase, done, total, values):
+        if phase == "train" and values.get("epoch") == epoch:
+            raise Interrupted
+    return progress
+
+
+def test_resume_continues_an_interrupted_run(tmp_path, tiny_dataset):
+    path = write_config(tmp_path / "r.yaml", tiny_config_dict(
+        tiny_dataset, tmp_path / "r", training={"epochs": 3}))
+    config, _ = load_config(path)
+    with pytest.raises(Interrupted):
+        train_run(config, progress=interrupt_at_epoch(3))
+    run_dir = tmp_path / "r"
+    assert not (run_dir / "metrics.json").exists()
+    state = json.loads((run_dir / "checkpoint" / "state.json").read_text())
+    assert [r["epoch"] for r in state["history"]] == [1, 2]
+    kept = {p.name.split(".")[0] for p in (run_dir / "checkpoint").glob("epoch-*")}
+    assert kept == {state["last"], state["best"]}
+
+    trained = set()
+    metrics = train_run(config, resume=True,
+                        progress=lambda phase, done, total, values: trained.add(values["epoch"]))
+    assert trained == {3}  # only the epoch that was missing
+    assert metrics["epochs_run"] == 3
+    assert metrics["steps"] == 3 * (state["steps"] // 2)
+    history = list(csv.DictReader((run_dir / "history.csv").open()))
+    assert [int(r["epoch"]) for r in history] == [1, 2, 3]
+    for row, saved in zip(history[:2], state["history"]):  # the first two epochs, restored
+        assert float(row["dev_f1"]) == pytest.approx(saved["dev"]["f1"], abs=1e-6)
+        assert float(row["loss"]) == pytest.approx(saved["loss"], abs=1e-6)
+    schedule = Schedule(**metrics["schedule"])
+    lrs = [(int(r["step"]), float(r["lr"])) for r in csv.DictReader((run_dir / "lr.csv").open())]
+    assert lrs == [(s, pytest.approx(schedule_lr(schedule, s))) for s in range(metrics["steps"])]
+    # the best epoch's weights are the ones saved and scored, wherever the best epoch lies
+    best = max(history, key=lambda r: float(r["dev_f1"]))
+    assert metrics["dev"]["f1"] == pytest.approx(float(best["dev_f1"]), abs=1e-6)
+
+
+def test_resume_refuses_another_config_and_starts_fresh_without_a_checkpoint(
+        tmp_path, tiny_dataset):
+    path = write_config(tmp_path / "r.yaml", tiny_config_dict(
+        tiny_dataset, tmp_path / "r", training={"epochs": 2}))
+    config, _ = load_config(path)
+    with pytest.raises(Interrupted):
+        train_run(config, progress=interrupt_at_epoch(2))
+    other, _ = load_config(path, ["optimizer.learning_rate=0.01"])
+    with pytest.raises(WdTrainError, match="optimizer.learning_rate: 0.005 there, 0.01 now"):
+        train_run(other, resume=True)
+    (tmp_path / "r" / "checkpoint" / "state.json").write_text("{not json")
+    with pytest.raises(WdTrainError, match="state.json: cannot resume"):
+        train_run(config, resume=True)
+    fresh, _ = load_config(path, ["output.dir=" + str(tmp_path / "fresh")])
+    assert train_run(fresh, resume=True)["epochs_run"] == 2  # nothing to resume: from the start

@@ -7,6 +7,7 @@ stderr and its exit code (2 for bad input, 1 for a failed gate). No TensorFlow i
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -62,6 +63,9 @@ def train(
         "below X; for a comparison, each variant's mean.")] = None,
     overwrite: Annotated[bool, typer.Option(
         help="Replace a finished run (a comparison: all its runs) in the run directory.")] = False,
+    resume: Annotated[bool, typer.Option(
+        help="Continue an interrupted run of the same config from its last finished epoch "
+        "(a fresh start when it has none).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the final metrics (a comparison: its summary) as one JSON object "
@@ -75,7 +79,7 @@ def train(
     try:
         outcome = run_config(config_path, overrides, output_dir=output_dir, variant=variant,
                              seed=seed, results=results, min_f1=min_f1, overwrite=overwrite,
-                             log=console.log, progress=console.progress)
+                             resume=resume, log=console.log, progress=console.progress)
     except WdTrainError as exc:
         raise _fail(exc) from None
     finally:
@@ -134,16 +138,24 @@ def predict_command(
     from .rundir import write_text_atomic
 
     try:
+        if output is not None and output.resolve() == input_path.resolve():
+            raise WdTrainError(f"--output {output}: is the input file; choose another path")
         prediction = predict_file(run_dir, input_path, batch_size=batch_size)
         if output is not None:
-            write_text_atomic(output, prediction.conll_lines())
+            try:
+                write_text_atomic(output, prediction.conll_lines())
+            except OSError as exc:
+                raise WdTrainError(f"--output {output}: cannot write ({exc})") from None
     except WdTrainError as exc:
         raise _fail(exc) from None
-    except OSError as exc:
-        raise _fail(WdTrainError(f"{output}: cannot write ({exc.strerror})")) from None
     predictions_on_stdout = output is None and not as_json
     if predictions_on_stdout:
-        sys.stdout.write(prediction.conll_lines())
+        try:
+            sys.stdout.write(prediction.conll_lines())
+            sys.stdout.flush()
+        except BrokenPipeError:  # `wd-train predict … | head`: the reader has what it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+            return
     if as_json:
         typer.echo(json.dumps(prediction.as_dict(), ensure_ascii=False))
     if not quiet:  # the table goes where it does not mix with machine-readable output

@@ -21,14 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .config import (
     Config,
     GateConfig,
     apply_override,
     apply_overrides,
-    config_to_yaml,
+    differing_key,
     load_config,
     parse_override,
     read_config,
@@ -112,34 +110,14 @@ def plan_cells(config_path: Path, config: Config, set_texts: Sequence[str]) -> l
     return cells
 
 
-def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    if not isinstance(data, dict):
-        return {prefix: data}
-    flat: dict[str, Any] = {}
-    for key, value in data.items():
-        flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-    return flat
-
-
 def _check_reusable(cell: Cell) -> None:
     """A finished cell may stand in for this one only if it ran the same config."""
-    saved_path = cell.run_dir / "config.yaml"
-    try:
-        # Through the schema, so that keys added later with a default compare equal.
-        saved_config = validate(yaml.safe_load(saved_path.read_text(encoding="utf-8")) or {},
-                                str(saved_path))
-        saved = _flatten(yaml.safe_load(config_to_yaml(saved_config)))
-    except (OSError, yaml.YAMLError, WdTrainError):
-        saved = {}
-    planned = _flatten(yaml.safe_load(config_to_yaml(cell.config)))
-    # output.dir is where the cell is found, so a comparison folder may be moved.
-    changed = sorted(k for k in saved.keys() | planned.keys()
-                     if k != "output.dir" and saved.get(k) != planned.get(k))
-    if changed:
-        key = changed[0]
+    difference = differing_key(cell.run_dir / "config.yaml", cell.config)
+    if difference is not None:
+        key, there, now = difference
         raise WdTrainError(
             f"output.dir: {cell.run_dir} holds a finished run of another config ({key}: "
-            f"{saved.get(key)!r} there, {planned.get(key)!r} now); pass --overwrite to redo the "
+            f"{there!r} there, {now!r} now); pass --overwrite to redo the "
             "comparison's runs or --output-dir to write elsewhere"
         )
 
@@ -169,12 +147,12 @@ def _adopt(cell: Cell) -> dict:
     return metrics
 
 
-def _train(config: Config, annotations: dict, results: Path | None, overwrite: bool, log: Log,
-           progress: Progress | None) -> dict:
+def _train(config: Config, annotations: dict, results: Path | None, overwrite: bool,
+           resume: bool, log: Log, progress: Progress | None) -> dict:
     from .run import train_run  # TensorFlow comes with it
 
     logging.getLogger("tensorflow").addFilter(_RETRACE_FILTER)  # a second add is a no-op
-    metrics = train_run(config, overwrite=overwrite, log=log, progress=progress,
+    metrics = train_run(config, overwrite=overwrite, resume=resume, log=log, progress=progress,
                         annotations=annotations)
     if results is not None:
         append_record(results, make_record(metrics))
@@ -209,11 +187,15 @@ def run_config(
     results: Path | None = None,
     min_f1: float | None = None,
     overwrite: bool = False,
+    resume: bool = False,
     log: Log = _quiet,
     progress: Progress | None = None,
 ) -> Outcome:
-    """`wd-train CONFIG`: a single run, one comparison cell, or the whole comparison."""
+    """`wd-train CONFIG`: a single run, one comparison cell, or the whole comparison.
+    `resume`: runs interrupted after an epoch continue from it (see checkpoint.py)."""
     set_texts = list(set_texts)
+    if resume and overwrite:
+        raise WdTrainError("--resume and --overwrite: choose one (continue a run, or redo it)")
     if min_f1 is not None and not 0.0 <= min_f1 <= 1.0:
         raise WdTrainError(f"--min-f1 {min_f1:g}: expected an F1 between 0 and 1")
     extra = [f"output.dir={Path(output_dir).resolve()}"] if output_dir else []
@@ -228,8 +210,8 @@ def run_config(
             raise WdTrainError(f"{'--variant' if variant is not None else '--seed'}: "
                                f"{config_path} has no compare section (for a plain run use "
                                "--set training.seed=N)")
-        return _run_outcome(config.gate,
-                            _train(config, annotations, results, overwrite, log, progress))
+        return _run_outcome(config.gate, _train(config, annotations, results, overwrite, resume,
+                                                log, progress))
 
     compare = config.compare
     if variant is not None and variant not in compare.variants:
@@ -259,7 +241,7 @@ def run_config(
         log(f"{where} → {cell.run_dir}")
         last_metrics = _train(cell.config, {**annotations, "variant": cell.variant,
                                             "overrides": cell.overrides},
-                              results, overwrite, log, progress)
+                              results, overwrite, resume, log, progress)
         records.append(make_record(last_metrics))
 
     if len(cells) == 1 and selected:  # one cell: an ordinary run, gated as one

@@ -122,7 +122,7 @@ class OptimizerConfig(Section):
         "start",
         description="Where warmup_decay's linear decay is measured from. `start`: step 0, as "
         "in keras_bert's AdamWarmup and Google's BERT optimizer, so right after warmup the rate "
-        "steps down to learning_rate · (1 − warmup share). `warmup_end`: from the peak at the "
+        "steps down to min_lr + (learning_rate − min_lr) · (1 − warmup share). `warmup_end`: from the peak at the "
         "end of warmup (Hugging Face's linear schedule with warmup); AdamWarmup's base rate is "
         "rescaled after warmup, its update rule is unchanged.",
     )
@@ -397,3 +397,43 @@ def config_to_yaml(config: Config) -> str:
     unused = {name for name in ("compare", "gate") if getattr(config, name) is None}
     data = config.model_dump(mode="json", exclude=unused)
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(data, dict):
+        return {prefix: data}
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
+
+
+def differing_key(saved_path: Path, config: Config) -> tuple[str, Any, Any] | None:
+    """The first key (output.dir aside: a run folder may be moved) where the config saved at
+    `saved_path` differs from `config`, as (key, saved value, current value); None if none.
+    Through the schema, so that keys added later with a default compare equal; an unreadable
+    saved config differs in every key."""
+    try:
+        saved_config = validate(yaml.safe_load(saved_path.read_text(encoding="utf-8")) or {},
+                                str(saved_path))
+        saved = _flatten(yaml.safe_load(config_to_yaml(saved_config)))
+    except (OSError, yaml.YAMLError, WdTrainError):
+        saved = {}
+    planned = _flatten(yaml.safe_load(config_to_yaml(config)))
+    changed = sorted(k for k in saved.keys() | planned.keys()
+                     if k != "output.dir" and saved.get(k) != planned.get(k))
+    if not changed:
+        return None
+    return changed[0], saved.get(changed[0]), planned.get(changed[0])
+
+
+def check_same_config(saved_path: Path, config: Config, action: str) -> None:
+    """Refuse to `action` (e.g. resume) a run whose saved config differs from `config`."""
+    difference = differing_key(saved_path, config)
+    if difference is not None:
+        key, there, now = difference
+        raise WdTrainError(
+            f"output.dir: cannot {action} {saved_path.parent}: it was started with another "
+            f"config ({key}: {there!r} there, {now!r} now); pass --overwrite to start it again "
+            "or --output-dir to write elsewhere"
+        )

@@ -76,6 +76,19 @@ def score(gold: list[list[str]], predicted: list[list[str]]) -> Scores:
     )
 
 
+def conll_lines(sentences: list[Sentence], predicted: list[list[str]], gold: bool = True) -> str:
+    """`word gold predicted` (conlleval's input; `word predicted` without gold), one word per
+    line, a blank line between sentences."""
+    out = []
+    for sentence, tags in zip(sentences, predicted):
+        if gold:
+            out.extend(f"{w} {g} {p}" for w, g, p in zip(sentence.tokens, sentence.tags, tags))
+        else:
+            out.extend(f"{w} {p}" for w, p in zip(sentence.tokens, tags))
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
 def evaluate(predict, split, labels: list[str], batch_size: int):
     """(Scores, predicted tags) for an encoded split."""
     predicted = predict_tags(predict, split.windows, split.sentences, labels, batch_size)

@@ -127,7 +127,9 @@ def build_tagger(config: ModelConfig, spec: BackboneSpec, num_labels: int):
     if config.attention_dropout > 0.0:
         from .attention import set_attention_dropout
 
-        set_attention_dropout(tagger, config.attention_dropout)
+        if not set_attention_dropout(tagger, config.attention_dropout):
+            raise WdTrainError("model.attention_dropout: the model has no keras_bert attention "
+                               "layer to apply it to")
     return tagger
 
 

@@ -17,7 +17,7 @@ from .align import WordPieceAligner, encode_sentences, load_vocab
 from .config import validate
 from .dataset import read_settings
 from .errors import WdTrainError
-from .evaluate import Scores, score
+from .evaluate import Scores, conll_lines, score
 from .reader import Sentence, has_tag_column, read_conll
 
 
@@ -30,15 +30,7 @@ class Prediction:
 
     def conll_lines(self) -> str:
         """`word gold predicted` (conlleval's input) or `word predicted` without gold."""
-        out = []
-        for sentence, tags in zip(self.sentences, self.predicted):
-            if self.scores is None:
-                out.extend(f"{w} {p}" for w, p in zip(sentence.tokens, tags))
-            else:
-                out.extend(f"{w} {g} {p}"
-                           for w, g, p in zip(sentence.tokens, sentence.tags, tags))
-            out.append("")
-        return "\n".join(out) + "\n"
+        return conll_lines(self.sentences, self.predicted, gold=self.scores is not None)
 
     def as_dict(self) -> dict:
         return {

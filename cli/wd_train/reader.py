@@ -79,6 +79,11 @@ def read_conll(
             flush()
             continue
         if tokens_only:
+            if len(columns) > 1:
+                raise WdTrainError(
+                    f"{path}:{number}: expected one column (a file of tokens only, as its first "
+                    f"line), got {len(columns)}: {line!r}"
+                )
             tag = "O"
         elif len(columns) < 2:
             raise WdTrainError(

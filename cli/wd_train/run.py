@@ -12,10 +12,12 @@ from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 
-from .config import Config, config_to_yaml
+from .checkpoint import FOLDER as CHECKPOINT_FOLDER
+from .checkpoint import STATE_FILE, RunCheckpoint
+from .config import Config, check_same_config, config_to_yaml
 from .dataset import EncodedData, load_data
 from .errors import WdTrainError
-from .evaluate import evaluate, make_predict_function
+from .evaluate import conll_lines, evaluate, make_predict_function
 from .model import BackboneSpec, backbone_spec, build_tagger, rebuild_tagger
 from .optimizer import build_optimizer, make_schedule
 from .rundir import prepare_run_dir, write_csv_atomic, write_json_atomic, write_text_atomic
@@ -56,15 +58,6 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def _conll_lines(sentences, predicted) -> str:
-    """word gold predicted, one word per line, blank line between sentences (conlleval input)."""
-    out = []
-    for sentence, tags in zip(sentences, predicted):
-        out.extend(f"{w} {g} {p}" for w, g, p in zip(sentence.tokens, sentence.tags, tags))
-        out.append("")
-    return "\n".join(out) + "\n"
-
-
 def _split_summary(split) -> dict:
     return {"path": str(split.path), "sentences": len(split.sentences),
             "words": split.num_words, "windows": len(split.windows)}
@@ -74,6 +67,7 @@ def train_run(
     config: Config,
     *,
     overwrite: bool = False,
+    resume: bool = False,
     log: Callable[[str], None] = _quiet,
     progress: Progress | None = None,
     annotations: dict | None = None,
@@ -81,10 +75,16 @@ def train_run(
     """Train, evaluate and write the run directory `config.output.dir`. Returns metrics.json.
 
     `annotations` (e.g. the comparison variant and the overrides that made this config) are
-    recorded in metrics.json, so that the run directory alone says what it was."""
+    recorded in metrics.json, so that the run directory alone says what it was. `resume`:
+    continue an interrupted run of the same config from its last finished epoch (a fresh start
+    when there is none)."""
     started = time.perf_counter()
     run_dir = prepare_run_dir(config.output.dir, overwrite)
-    write_text_atomic(run_dir / "config.yaml", config_to_yaml(config))
+    resuming = resume and (run_dir / CHECKPOINT_FOLDER / STATE_FILE).exists()
+    if resuming:
+        check_same_config(run_dir / "config.yaml", config, "resume")
+    else:
+        write_text_atomic(run_dir / "config.yaml", config_to_yaml(config))
 
     data = load_data(config)
     log(
@@ -92,8 +92,6 @@ def train_run(
         f"dev {len(data.dev.sentences)}, test {len(data.test.sentences) if data.test else 0}; "
         f"{len(data.labels)} labels; lowercase={data.lowercase} ({data.lowercase_source})"
     )
-
-    import tensorflow as tf
 
     seed_everything(config.training.seed)
     device = describe_device()
@@ -112,13 +110,22 @@ def train_run(
     log(f"device: {device}; schedule: {schedule.name} lr={schedule.learning_rate:g} "
         f"warmup={schedule.warmup_steps} decay={schedule.decay_steps} min_lr={schedule.min_lr:g}")
 
-    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer)
-    tensorboard = TensorBoardLog(run_dir / "tensorboard")
+    checkpoint = RunCheckpoint(run_dir, model, optimizer)
+    start = None
+    if resuming:
+        predict = make_predict_function(model)
+        start = checkpoint.restore(
+            lambda: evaluate(predict, data.dev, data.labels, config.training.batch_size * 2)[1])
+        log(f"resuming after epoch {start.history[-1].epoch} (step {start.history[-1].steps}; "
+            f"best epoch so far {start.best_epoch})")
+    else:
+        checkpoint.clear()
+    tensorboard = TensorBoardLog(run_dir / "tensorboard",
+                                 first_step=start.history[-1].steps if start else 0)
 
-    def on_epoch_end(record: EpochRecord) -> None:
+    def on_epoch_end(record: EpochRecord, so_far: FitResult, rng) -> None:
         tensorboard.epoch_end(record)
-        # Latest model + optimizer state (its step counter drives the schedule), for resuming.
-        checkpoint.write(str(run_dir / "checkpoint" / "last"))
+        checkpoint.save(so_far, rng)
         log(
             f"epoch {record.epoch}: loss {record.loss:.4f}  dev P {record.dev.precision:.4f} "
             f"R {record.dev.recall:.4f} F1 {record.dev.f1:.4f}  lr {record.lr:.3g}  "
@@ -132,6 +139,7 @@ def train_run(
             seed=config.training.seed, patience=config.training.patience,
             loss_average=config.training.loss_average,
             progress=tensorboard.wrap_progress(progress), on_epoch_end=on_epoch_end,
+            resume=start,
         )
     finally:
         tensorboard.close()
@@ -192,10 +200,10 @@ def _write_outputs(run_dir, config, data: EncodedData, spec, result: FitResult, 
         report += f"\ntest\n{test_scores.report}"
     write_text_atomic(run_dir / "report.txt", report)
     write_text_atomic(run_dir / "predictions.dev.conll",
-                      _conll_lines(data.dev.sentences, result.best_dev_predictions))
+                      conll_lines(data.dev.sentences, result.best_dev_predictions))
     if test_predicted is not None:
         write_text_atomic(run_dir / "predictions.conll",
-                          _conll_lines(data.test.sentences, test_predicted))
+                          conll_lines(data.test.sentences, test_predicted))
     write_json_atomic(run_dir / "model.json", {
         "backbone": asdict(spec),
         "labels": data.labels,
@@ -227,5 +235,8 @@ def load_trained(run_dir: Path | str):
     weights = run_dir / meta["weights"]
     if not weights.exists():
         raise WdTrainError(f"{weights}: weights file not found (an unfinished or damaged run)")
-    model.load_weights(str(weights))
+    try:
+        model.load_weights(str(weights))
+    except (OSError, ValueError) as exc:
+        raise WdTrainError(f"{weights}: cannot load ({exc})") from None
     return model, meta

@@ -14,7 +14,7 @@ from .train import EpochRecord, Progress
 
 
 class TensorBoardLog:
-    def __init__(self, log_dir: Path):
+    def __init__(self, log_dir: Path, first_step: int = 0):
         import tensorflow as tf
         from tensorflow.core.framework import summary_pb2
 
@@ -23,7 +23,7 @@ class TensorBoardLog:
         metadata = summary_pb2.SummaryMetadata()
         metadata.plugin_data.plugin_name = "scalars"
         self._metadata = metadata.SerializeToString()
-        self._step = 0
+        self._step = first_step  # a resumed run goes on from its restored step
 
     def scalar(self, tag: str, value: float, step: int) -> None:
         with self._writer.as_default():

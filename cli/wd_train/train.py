@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +19,9 @@ from .batching import batch_indices, pad_batch
 from .dataset import EncodedData
 from .evaluate import Scores, evaluate, make_predict_function
 from .optimizer import Schedule, schedule_lr
+
+if TYPE_CHECKING:
+    from .checkpoint import ResumePoint
 
 
 @dataclass
@@ -105,8 +109,10 @@ def fit(
     patience: int | None,
     loss_average: str = "batch",
     progress: Progress | None = None,
-    on_epoch_end: Callable[[EpochRecord], None] | None = None,
+    on_epoch_end: Callable[[EpochRecord, FitResult, np.random.Generator], None] | None = None,
+    resume: ResumePoint | None = None,
 ) -> FitResult:
+    """Train from `resume` (epochs done, best so far, sampler state) or from the start."""
     rng = np.random.default_rng(seed)
     windows = data.train.windows
     words_per_batch = None
@@ -117,7 +123,19 @@ def fit(
     lengths = np.array([len(w.token_ids) for w in windows])
     result = FitResult()
     best_f1 = -1.0
-    for epoch in range(1, epochs + 1):
+    if resume is not None:
+        rng.bit_generator.state = resume.rng_state
+        result.history = list(resume.history)
+        result.best_epoch = resume.best_epoch
+        result.best_weights = resume.best_weights
+        result.best_dev_predictions = resume.best_dev_predictions
+        best_f1 = result.history[result.best_epoch - 1].dev.f1
+        steps_done = result.history[-1].steps
+        result.lr_trace = [(step, schedule_lr(schedule, step)) for step in range(steps_done)]
+        if patience is not None and len(result.history) - result.best_epoch >= patience:
+            result.stopped_early = len(result.history) < epochs
+            return result
+    for epoch in range(len(result.history) + 1, epochs + 1):
         batches = batch_indices(lengths, batch_size, rng)
         losses, tokens, started = [], 0, time.perf_counter()
         for done, indices in enumerate(batches, start=1):
@@ -143,7 +161,7 @@ def fit(
             result.best_weights = [w.copy() for w in model.get_weights()]
             result.best_dev_predictions = dev_predicted
         if on_epoch_end:
-            on_epoch_end(record)
+            on_epoch_end(record, result, rng)
         if patience is not None and epoch - result.best_epoch >= patience:
             result.stopped_early = epoch < epochs
             break

@@ -1,0 +1,125 @@
+"""Epoch checkpoints of a run, and resuming an interrupted run from the last one.
+
+After every epoch the run directory's `checkpoint/` gets `epoch-N.*` (model + optimizer, whose
+step counter drives the schedule) and then `state.json` (written atomically, last): the epochs so
+far, which checkpoint is the last and which the best, and the batch sampler's RNG state. A
+checkpoint that `state.json` does not name is a leftover and is removed, so a run killed while
+writing never leaves a state that points at half a checkpoint.
+
+Resuming restores all of that, so the rest of the run sees the same learning rates and the same
+batches in the same order. TensorFlow's dropout masks are not part of the state: a resumed run is
+close to, not bit-identical with, an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import WdTrainError
+from .evaluate import Scores
+from .rundir import write_json_atomic
+from .train import EpochRecord, FitResult
+
+FOLDER = "checkpoint"
+STATE_FILE = "state.json"
+STATE_FORMAT = 1
+
+
+@dataclass
+class ResumePoint:
+    """What `fit` needs to continue after `history[-1]`."""
+
+    history: list[EpochRecord]
+    best_epoch: int
+    best_weights: list
+    best_dev_predictions: list[list[str]]
+    rng_state: dict
+
+
+def _record_to_json(record: EpochRecord) -> dict:
+    return asdict(record)
+
+
+def _record_from_json(data: dict) -> EpochRecord:
+    return EpochRecord(**{**data, "dev": Scores(**data["dev"])})
+
+
+class RunCheckpoint:
+    """Writes and reads `run_dir/checkpoint/` for one model and optimizer."""
+
+    def __init__(self, run_dir: Path, model, optimizer):
+        import tensorflow as tf
+
+        self.folder = Path(run_dir) / FOLDER
+        self.model = model
+        self.optimizer = optimizer
+        self._full = tf.train.Checkpoint(model=model, optimizer=optimizer)
+        self._model_only = tf.train.Checkpoint(model=model)
+
+    @property
+    def state_path(self) -> Path:
+        return self.folder / STATE_FILE
+
+    def clear(self) -> None:
+        """A fresh start: nothing of an earlier attempt may be resumed into this run."""
+        self.state_path.unlink(missing_ok=True)
+        for path in self.folder.glob("epoch-*"):
+            path.unlink()
+
+    def save(self, result: FitResult, rng: np.random.Generator) -> None:
+        epoch = result.history[-1].epoch
+        self._full.write(str(self.folder / f"epoch-{epoch}"))
+        state = {
+            "format": STATE_FORMAT,
+            "steps": int(self.optimizer.iterations.numpy()),
+            "last": f"epoch-{epoch}",
+            "best": f"epoch-{result.best_epoch}",
+            "best_epoch": result.best_epoch,
+            "history": [_record_to_json(r) for r in result.history],
+            "rng": rng.bit_generator.state,
+        }
+        write_json_atomic(self.state_path, state)
+        keep = {state["last"], state["best"]}
+        for path in self.folder.glob("epoch-*"):
+            if path.name.split(".")[0] not in keep:
+                path.unlink()
+
+    def restore(self, predict_dev) -> ResumePoint | None:
+        """Load the last epoch's model and optimizer state; None when there is nothing to
+        resume. `predict_dev()` returns the dev predictions of the model's current weights."""
+        if not self.state_path.exists():
+            return None
+        try:
+            state = json.loads(self.state_path.read_text(encoding="utf-8"))
+            if state.get("format") != STATE_FORMAT:
+                raise ValueError(f"format {state.get('format')!r}, expected {STATE_FORMAT}")
+            history = [_record_from_json(r) for r in state["history"]]
+            best_epoch, steps = int(state["best_epoch"]), int(state["steps"])
+            last, best, rng_state = state["last"], state["best"], state["rng"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise WdTrainError(f"{self.state_path}: cannot resume from it ({exc}); pass "
+                               "--overwrite to start the run again") from None
+        import tensorflow as tf
+
+        try:
+            if best != last:
+                self._model_only.read(str(self.folder / best)).expect_partial()
+                best_weights = [w.copy() for w in self.model.get_weights()]
+                best_dev_predictions = predict_dev()
+            self._full.read(str(self.folder / last))
+        except (tf.errors.OpError, ValueError) as exc:
+            raise WdTrainError(f"{self.folder}: cannot read checkpoint {last} or {best} "
+                               f"({getattr(exc, 'message', exc)}); pass --overwrite to start "
+                               "the run again") from None
+        if best == last:
+            best_weights = [w.copy() for w in self.model.get_weights()]
+            best_dev_predictions = predict_dev()
+        if int(self.optimizer.iterations.numpy()) != steps:
+            raise WdTrainError(f"{self.folder}/{last}: optimizer at step "
+                               f"{int(self.optimizer.iterations.numpy())}, {STATE_FILE} says "
+                               f"{steps}; pass --overwrite to start the run again")
+        return ResumePoint(history, best_epoch, best_weights, best_dev_predictions, rng_state)

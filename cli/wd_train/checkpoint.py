@@ -14,6 +14,8 @@ close to, not bit-identical with, an uninterrupted one.
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -27,6 +29,34 @@ from .train import EpochRecord, FitResult
 FOLDER = "checkpoint"
 STATE_FILE = "state.json"
 STATE_FORMAT = 1
+# epoch-N.index, epoch-N.data-…, and epoch-N_temp/ (where TensorFlow writes before renaming)
+_CHECKPOINT_FILE = re.compile(r"(epoch-\d+)(\.index|\.data-.*|_temp)$")
+
+
+def _remove_checkpoints(folder: Path, keep: set[str] = frozenset()) -> None:
+    """Remove the epoch checkpoints in `folder` whose name (epoch-N) is not in `keep`."""
+    try:
+        for path in folder.glob("epoch-*"):
+            match = _CHECKPOINT_FILE.match(path.name)
+            if match is None or (match.group(1) in keep and match.group(2) != "_temp"):
+                continue
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+    except OSError as exc:
+        raise WdTrainError(f"{folder}: cannot remove an old checkpoint ({exc})") from None
+
+
+def clear_checkpoints(run_dir: Path) -> None:
+    """A fresh start: nothing of an earlier attempt may be resumed into this run (called before
+    the new config.yaml is written, so that an old state never sits beside a new config)."""
+    folder = Path(run_dir) / FOLDER
+    try:
+        (folder / STATE_FILE).unlink(missing_ok=True)
+    except OSError as exc:
+        raise WdTrainError(f"{folder / STATE_FILE}: cannot remove ({exc})") from None
+    _remove_checkpoints(folder)
 
 
 @dataclass
@@ -51,24 +81,21 @@ def _record_from_json(data: dict) -> EpochRecord:
 class RunCheckpoint:
     """Writes and reads `run_dir/checkpoint/` for one model and optimizer."""
 
-    def __init__(self, run_dir: Path, model, optimizer):
+    def __init__(self, run_dir: Path, model, optimizer, identity: dict):
+        """`identity`: what must not change between a run and its resumption beyond its config
+        (the schedule's step counts, the number of training windows: data files may change)."""
         import tensorflow as tf
 
         self.folder = Path(run_dir) / FOLDER
         self.model = model
         self.optimizer = optimizer
+        self.identity = json.loads(json.dumps(identity))  # as it will read back from JSON
         self._full = tf.train.Checkpoint(model=model, optimizer=optimizer)
         self._model_only = tf.train.Checkpoint(model=model)
 
     @property
     def state_path(self) -> Path:
         return self.folder / STATE_FILE
-
-    def clear(self) -> None:
-        """A fresh start: nothing of an earlier attempt may be resumed into this run."""
-        self.state_path.unlink(missing_ok=True)
-        for path in self.folder.glob("epoch-*"):
-            path.unlink()
 
     def save(self, result: FitResult, rng: np.random.Generator) -> None:
         epoch = result.history[-1].epoch
@@ -81,12 +108,10 @@ class RunCheckpoint:
             "best_epoch": result.best_epoch,
             "history": [_record_to_json(r) for r in result.history],
             "rng": rng.bit_generator.state,
+            "identity": self.identity,
         }
         write_json_atomic(self.state_path, state)
-        keep = {state["last"], state["best"]}
-        for path in self.folder.glob("epoch-*"):
-            if path.name.split(".")[0] not in keep:
-                path.unlink()
+        _remove_checkpoints(self.folder, keep={state["last"], state["best"]})
 
     def restore(self, predict_dev) -> ResumePoint | None:
         """Load the last epoch's model and optimizer state; None when there is nothing to
@@ -100,9 +125,17 @@ class RunCheckpoint:
             history = [_record_from_json(r) for r in state["history"]]
             best_epoch, steps = int(state["best_epoch"]), int(state["steps"])
             last, best, rng_state = state["last"], state["best"], state["rng"]
+            if not 1 <= best_epoch <= len(history):
+                raise ValueError(f"best epoch {best_epoch} of {len(history)}")
+            np.random.default_rng().bit_generator.state = rng_state  # a valid sampler state?
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise WdTrainError(f"{self.state_path}: cannot resume from it ({exc}); pass "
                                "--overwrite to start the run again") from None
+        if state.get("identity") != self.identity:
+            raise WdTrainError(
+                f"{self.state_path}: the run was started on other data or another schedule "
+                f"({state.get('identity')} there, {self.identity} now); pass --overwrite to "
+                "start the run again")
         import tensorflow as tf
 
         try:

@@ -409,8 +409,9 @@ def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def differing_key(saved_path: Path, config: Config) -> tuple[str, Any, Any] | None:
-    """The first key (output.dir aside: a run folder may be moved) where the config saved at
-    `saved_path` differs from `config`, as (key, saved value, current value); None if none.
+    """The first key where the config saved at `saved_path` differs from `config`, as (key,
+    saved value, current value); None if none. output.dir (a run folder may be moved) and the
+    gate (it judges a run, it does not change it) are left out.
     Through the schema, so that keys added later with a default compare equal; an unreadable
     saved config differs in every key."""
     try:
@@ -421,7 +422,8 @@ def differing_key(saved_path: Path, config: Config) -> tuple[str, Any, Any] | No
         saved = {}
     planned = _flatten(yaml.safe_load(config_to_yaml(config)))
     changed = sorted(k for k in saved.keys() | planned.keys()
-                     if k != "output.dir" and saved.get(k) != planned.get(k))
+                     if k != "output.dir" and not k.startswith("gate")
+                     and saved.get(k) != planned.get(k))
     if not changed:
         return None
     return changed[0], saved.get(changed[0]), planned.get(changed[0])

@@ -13,7 +13,7 @@ from importlib import metadata
 from pathlib import Path
 
 from .checkpoint import FOLDER as CHECKPOINT_FOLDER
-from .checkpoint import STATE_FILE, RunCheckpoint
+from .checkpoint import STATE_FILE, RunCheckpoint, clear_checkpoints
 from .config import Config, check_same_config, config_to_yaml
 from .dataset import EncodedData, load_data
 from .errors import WdTrainError
@@ -84,6 +84,7 @@ def train_run(
     if resuming:
         check_same_config(run_dir / "config.yaml", config, "resume")
     else:
+        clear_checkpoints(run_dir)
         write_text_atomic(run_dir / "config.yaml", config_to_yaml(config))
 
     data = load_data(config)
@@ -110,7 +111,8 @@ def train_run(
     log(f"device: {device}; schedule: {schedule.name} lr={schedule.learning_rate:g} "
         f"warmup={schedule.warmup_steps} decay={schedule.decay_steps} min_lr={schedule.min_lr:g}")
 
-    checkpoint = RunCheckpoint(run_dir, model, optimizer)
+    checkpoint = RunCheckpoint(run_dir, model, optimizer, identity={
+        "schedule": schedule.as_dict(), "train_windows": len(data.train.windows)})
     start = None
     if resuming:
         predict = make_predict_function(model)
@@ -118,8 +120,6 @@ def train_run(
             lambda: evaluate(predict, data.dev, data.labels, config.training.batch_size * 2)[1])
         log(f"resuming after epoch {start.history[-1].epoch} (step {start.history[-1].steps}; "
             f"best epoch so far {start.best_epoch})")
-    else:
-        checkpoint.clear()
     tensorboard = TensorBoardLog(run_dir / "tensorboard",
                                  first_step=start.history[-1].steps if start else 0)
 

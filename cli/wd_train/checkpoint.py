@@ -139,18 +139,16 @@ class RunCheckpoint:
         import tensorflow as tf
 
         try:
-            if best != last:
-                self._model_only.read(str(self.folder / best)).expect_partial()
-                best_weights = [w.copy() for w in self.model.get_weights()]
-                best_dev_predictions = predict_dev()
+            # The best epoch's weights (often the last's) and their dev predictions first, then
+            # the last epoch's model and optimizer, from which training goes on.
+            self._model_only.read(str(self.folder / best)).expect_partial()
+            best_weights = [w.copy() for w in self.model.get_weights()]
+            best_dev_predictions = predict_dev()
             self._full.read(str(self.folder / last))
         except (tf.errors.OpError, ValueError) as exc:
             raise WdTrainError(f"{self.folder}: cannot read checkpoint {last} or {best} "
                                f"({getattr(exc, 'message', exc)}); pass --overwrite to start "
                                "the run again") from None
-        if best == last:
-            best_weights = [w.copy() for w in self.model.get_weights()]
-            best_dev_predictions = predict_dev()
         if int(self.optimizer.iterations.numpy()) != steps:
             raise WdTrainError(f"{self.folder}/{last}: optimizer at step "
                                f"{int(self.optimizer.iterations.numpy())}, {STATE_FILE} says "

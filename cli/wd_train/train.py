@@ -97,6 +97,10 @@ def make_train_step(model, optimizer, words_per_batch: float | None = None):
 Progress = Callable[[str, int, int, dict], None]  # (phase, done, total, values)
 
 
+def _out_of_patience(result: FitResult, patience: int | None) -> bool:
+    return patience is not None and len(result.history) - result.best_epoch >= patience
+
+
 def fit(
     model,
     optimizer,
@@ -132,7 +136,7 @@ def fit(
         best_f1 = result.history[result.best_epoch - 1].dev.f1
         steps_done = result.history[-1].steps
         result.lr_trace = [(step, schedule_lr(schedule, step)) for step in range(steps_done)]
-        if patience is not None and len(result.history) - result.best_epoch >= patience:
+        if _out_of_patience(result, patience):  # it ran out just before it was cut off
             result.stopped_early = len(result.history) < epochs
             return result
     for epoch in range(len(result.history) + 1, epochs + 1):
@@ -162,7 +166,7 @@ def fit(
             result.best_dev_predictions = dev_predicted
         if on_epoch_end:
             on_epoch_end(record, result, rng)
-        if patience is not None and epoch - result.best_epoch >= patience:
+        if _out_of_patience(result, patience):
             result.stopped_early = epoch < epochs
             break
     return result

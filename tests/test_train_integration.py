@@ -52,7 +52,7 @@ def test_run_directory_contract(finished):
         assert key in on_disk, key
     assert set(on_disk["schedule"]) == {"name", "learning_rate", "warmup_steps", "decay_steps",
                                         "min_lr", "decay_from"}
-    assert on_disk["epochs_run"] == 3
+    assert on_disk["epochs_run"] == 3 and on_disk["resumed_after_epoch"] is None
     history = list(csv.DictReader((run_dir / "history.csv").open()))
     assert [int(r["epoch"]) for r in history] == [1, 2, 3]
     best = max(history, key=lambda r: float(r["dev_f1"]))
@@ -282,6 +282,7 @@ def test_resume_continues_an_interrupted_run(tmp_path, tiny_dataset, monkeypatch
     assert trained == {3}  # only the epoch that was missing
     assert drawn == [uninterrupted[2]]  # with the batches it would have had
     assert metrics["epochs_run"] == 3 and metrics["best_epoch"] == 1
+    assert metrics["resumed_after_epoch"] == 2
     assert metrics["steps"] == 3 * (state["steps"] // 2)
     history = list(csv.DictReader((run_dir / "history.csv").open()))
     assert [int(r["epoch"]) for r in history] == [1, 2, 3]

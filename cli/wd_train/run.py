@@ -161,6 +161,8 @@ def train_run(
         "best_epoch": result.best_epoch,
         "epochs_run": len(result.history),
         "stopped_early": result.stopped_early,
+        # a resumed run is not bit-identical with an uninterrupted one (dropout masks): say so
+        "resumed_after_epoch": start.history[-1].epoch if start else None,
         "steps": int(optimizer.iterations.numpy()),
         "schedule": schedule.as_dict(),
         "seed": config.training.seed,

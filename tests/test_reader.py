@@ -98,13 +98,13 @@ def test_tokens_only_files_and_tag_column_detection(tmp_path):
     tokens.write_text("-DOCSTART-\n\nEU\nrejects\n\nPeter\n")
     tagged = tmp_path / "tagged.txt"
     tagged.write_text("EU NNP B-ORG\nrejects VBZ O\n")
-    assert has_tag_column(tokens) is False and has_tag_column(tagged) is True
+    assert has_tag_column(tokens.read_text(), tokens) is False
+    assert has_tag_column(tagged.read_text(), tagged) is True
     sentences = read_conll(tokens, tokens_only=True)
     assert [s.tokens for s in sentences] == [["EU", "rejects"], ["Peter"]]
     assert [s.tags for s in sentences] == [["O", "O"], ["O"]]
     tokens.write_text("EU\nrejects VBZ O\n")  # a tag column after a tokens-only first line
     with pytest.raises(WdTrainError, match=r"tokens.txt:2: expected one column"):
         read_conll(tokens, tokens_only=True)
-    (tmp_path / "blank.txt").write_text("\n\n")
     with pytest.raises(WdTrainError, match="no sentences"):
-        has_tag_column(tmp_path / "blank.txt")
+        has_tag_column("\n\n", tmp_path / "blank.txt")

@@ -18,7 +18,7 @@ from .config import validate
 from .dataset import read_settings
 from .errors import WdTrainError
 from .evaluate import Scores, conll_lines, score
-from .reader import Sentence, has_tag_column, read_conll
+from .reader import Sentence, has_tag_column, read_conll, read_text
 
 
 @dataclass
@@ -63,8 +63,9 @@ def predict_file(run_dir: Path | str, input_path: Path | str, batch_size: int = 
     if not vocab_path.exists():
         raise WdTrainError(f"{run_dir}/model.json: vocab {vocab_path} not found (the run "
                            "refers to its checkpoint's vocab.txt; restore it at that path)")
-    scored = has_tag_column(input_path, settings["encoding"])
-    sentences = read_conll(input_path, **settings, tokens_only=not scored)
+    text = read_text(input_path, settings["encoding"])  # read once: sniffed, then parsed
+    scored = has_tag_column(text, input_path)
+    sentences = read_conll(input_path, **settings, tokens_only=not scored, text=text)
     aligner = WordPieceAligner(load_vocab(vocab_path), meta["lowercase"], meta["max_seq_len"])
     # Gold ids only mark which pieces are scored (each word's first), so any tag will do here;
     # gold tags the model never saw are then simply missed in the scores, not an error.

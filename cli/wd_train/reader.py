@@ -22,7 +22,8 @@ class Sentence:
     token_lines: list[int] = field(default_factory=list, repr=False)
 
 
-def _decode(path: Path, encoding: str) -> str:
+def read_text(path: Path, encoding: str) -> str:
+    """The file decoded; a missing, unreadable or mis-encoded file is one clear error."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -50,10 +51,13 @@ def read_conll(
     limit: int | None = None,
     format: str = "conll",
     tokens_only: bool = False,
+    text: str | None = None,
 ) -> list[Sentence]:
-    """`tokens_only`: the first column is the token and there are no tags (every tag "O")."""
+    """`tokens_only`: the first column is the token and there are no tags (every tag "O").
+    `text`: the file's content when the caller has already read it."""
     path = Path(path)
-    text = _decode(path, encoding)
+    if text is None:
+        text = read_text(path, encoding)
     sentences: list[Sentence] = []
     tokens: list[str] = []
     tags: list[str] = []
@@ -115,10 +119,10 @@ def read_conll(
     return sentences
 
 
-def has_tag_column(path: Path | str, encoding: str = "utf-8") -> bool:
-    """Whether the file's first token line has a tag column (2+ columns) or only tokens."""
-    path = Path(path)
-    for line in _decode(path, encoding).splitlines():
+def has_tag_column(text: str, path: Path | str) -> bool:
+    """Whether the first token line of `text` (read from `path`) has a tag column (2+ columns)
+    or only a token."""
+    for line in text.splitlines():
         columns = line.split()
         if columns and columns[0] != "-DOCSTART-":
             return len(columns) >= 2

@@ -41,3 +41,6 @@ def test_attention_dropout_acts_only_while_training_and_only_where_set():
     np.testing.assert_allclose(outputs(plain, training=True), reference, atol=1e-6)
     np.testing.assert_allclose(outputs(dropped, training=False), reference, atol=1e-6)
     assert np.abs(outputs(dropped, training=True) - reference).max() > 1e-3
+    # a model without keras_bert attention: nothing set, which build_tagger refuses
+    dense = tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(2)])
+    assert set_attention_dropout(dense, 0.1) == 0

@@ -206,6 +206,16 @@ def test_predict_command(finished, tmp_path):
     assert piped.stdout == out.read_text()
     same = wd("predict", run_dir, dataset["test"], "-o", dataset["test"])
     assert same.returncode == 2 and "is the input file" in same.stderr
+    import shutil
+
+    damaged = shutil.copytree(run_dir, tmp_path / "damaged")
+    (damaged / "weights.h5").unlink()
+    no_weights = wd("predict", damaged, dataset["test"])
+    assert no_weights.returncode == 2 and "weights file not found" in no_weights.stderr
+    (damaged / "weights.h5").write_bytes(b"not hdf5")
+    bad_weights = wd("predict", damaged, dataset["test"])
+    assert bad_weights.returncode == 2 and "cannot load" in bad_weights.stderr
+    assert "Traceback" not in bad_weights.stderr
     missing = wd("predict", tmp_path / "nowhere", dataset["test"])
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1
     assert "not a finished wd-train run" in missing.stderr

@@ -33,8 +33,10 @@ test: setup
 ci-gate: setup
 	$(WD) configs/ci.yaml --overwrite --quiet
 
+# ruff, and the layer contract in pyproject.toml (stages import only downwards, no cycles)
 lint: setup
 	$(VENV)/bin/ruff check cli tests data bench
+	$(VENV)/bin/lint-imports
 
 bench: setup
 	bash bench/conll2003.sh

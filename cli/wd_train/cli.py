@@ -7,6 +7,7 @@ stderr and its exit code (2 for bad input, 1 for a failed gate). No TensorFlow i
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -72,23 +73,23 @@ def train(
         "on stdout; all else on stderr.")] = False,
 ) -> None:
     """Train and evaluate a config: one run, or every variant × seed of its compare section."""
-    from .compare import run_config
-    from .progress import ConsoleProgress
+    from .console import console_session
+    from .experiments.runner import run_config
 
-    console = ConsoleProgress(quiet=quiet)
-    try:
-        outcome = run_config(config_path, overrides, output_dir=output_dir, variant=variant,
-                             seed=seed, results=results, min_f1=min_f1, overwrite=overwrite,
-                             resume=resume, log=console.log, progress=console.progress)
-    except WdTrainError as exc:
-        raise _fail(exc) from None
-    finally:
-        console.close()
-    _print_result(outcome.result, outcome.text, as_json, quiet)
-    if outcome.failure is not None:
-        raise _fail(outcome.failure)
-    if outcome.gate is not None:
-        console.log("\n".join(outcome.gate.lines))
+    with console_session(quiet) as progress:
+        try:
+            outcome = run_config(config_path, overrides, output_dir=output_dir,
+                                 variant=variant, seed=seed, results=results, min_f1=min_f1,
+                                 overwrite=overwrite, resume=resume, progress=progress)
+        except WdTrainError as exc:
+            raise _fail(exc) from None
+        finally:
+            progress.close()
+        _print_result(outcome.as_json(), outcome.text, as_json, quiet)
+        if outcome.failure is not None:
+            raise _fail(outcome.failure)
+        if outcome.gate is not None:
+            logging.getLogger("wd_train").info("\n".join(outcome.gate.lines))
 
 
 @app.command("report")
@@ -107,15 +108,16 @@ def report_command(
         "--json", help="Print the summary as one JSON object on stdout.")] = False,
 ) -> None:
     """Summarise finished runs: F1 per group, paired differences with 95 % CIs, charts."""
-    from .progress import ConsoleProgress
-    from .summary import report, summary_markdown
+    from .console import console_session
+    from .experiments.report import report
+    from .experiments.summary import summary_markdown
 
-    console = ConsoleProgress(quiet=quiet)
-    try:
-        summary = report(inputs, by=by, output_dir=output_dir, log=console.log)
-    except WdTrainError as exc:
-        raise _fail(exc) from None
-    _print_result(summary, summary_markdown(summary), as_json, quiet)
+    with console_session(quiet):
+        try:
+            summary = report(inputs, by=by, output_dir=output_dir)
+        except WdTrainError as exc:
+            raise _fail(exc) from None
+    _print_result(summary.model_dump(mode="json"), summary_markdown(summary), as_json, quiet)
 
 
 @app.command("predict")
@@ -134,8 +136,8 @@ def predict_command(
         "with --output).")] = False,
 ) -> None:
     """Tag a CoNLL file with a finished run's best weights; score it when it has gold tags."""
-    from .predict import predict_file, scores_table
-    from .rundir import write_text_atomic
+    from .files import write_text_atomic
+    from .use.predict import predict_file, scores_table
 
     try:
         if output is not None and output.resolve() == input_path.resolve():
@@ -177,15 +179,15 @@ def import_hf_command(
         "of the original weights.")] = True,
 ) -> None:
     """Convert Hugging Face BERT weights (safetensors) into a Google-format checkpoint."""
-    from .hf_import import check_conversion, import_hf, resolve_source
+    from .model.hf_import import check_conversion, import_hf, resolve_source
 
     try:
         src = resolve_source(src)
-        report = import_hf(src, dst, lowercase=lowercase, overwrite=overwrite)
-        typer.echo(f"wrote {report.dst}: {len(report.used)} tensors used, "
-                   f"lowercase={report.lowercase} ({report.lowercase_source})")
-        if report.unused:
-            typer.echo(f"unused tensors: {', '.join(report.unused)}")
+        imported = import_hf(src, dst, lowercase=lowercase, overwrite=overwrite)
+        typer.echo(f"wrote {imported.dst}: {len(imported.used)} tensors used, "
+                   f"lowercase={imported.lowercase} ({imported.lowercase_source})")
+        if imported.unused:
+            typer.echo(f"unused tensors: {', '.join(imported.unused)}")
         if check:
             result = check_conversion(src, dst)
             typer.echo(

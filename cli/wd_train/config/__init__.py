@@ -1,0 +1,38 @@
+"""The config stage: the schema (`schema.py`), reading and overriding it (`loading.py`), and the
+README's reference table generated from it (`reference.py`)."""
+
+from .loading import (
+    apply_override,
+    apply_overrides,
+    config_to_yaml,
+    load_config,
+    parse_override,
+    read_config,
+    require_same_config,
+    validate,
+)
+from .schema import (
+    Config,
+    DataConfig,
+    GateConfig,
+    ModelConfig,
+    OptimizerConfig,
+    TrainingConfig,
+)
+
+__all__ = [
+    "Config",
+    "DataConfig",
+    "GateConfig",
+    "ModelConfig",
+    "OptimizerConfig",
+    "TrainingConfig",
+    "apply_override",
+    "apply_overrides",
+    "config_to_yaml",
+    "load_config",
+    "parse_override",
+    "read_config",
+    "require_same_config",
+    "validate",
+]

@@ -1,0 +1,241 @@
+"""The config schema: one validated, typed object (pydantic). Defaults live here and only here;
+the README's config reference is generated from it (`reference.py`)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(Section):
+    train: Path = Field(description="Training file (CoNLL columns, or one character per line).")
+    dev: Path = Field(description="Dev file: picks the best epoch and drives early stopping.")
+    test: Path | None = Field(None, description="Test file, scored once with the best weights.")
+    format: Literal["conll", "chars"] = Field(
+        "conll",
+        description="`conll`: word-level columns. `chars`: one character per line (Chinese); "
+        "same reader, tokens are characters.",
+    )
+    label_column: int = Field(-1, description="Column holding the tag (0-based; -1 = last).")
+    scheme: Literal["iob2", "iob1", "bioes"] = Field(
+        "iob2", description="Tag scheme of the files. IOB1 is converted to IOB2 on reading."
+    )
+    max_seq_len: int = Field(
+        128, ge=8, le=512,
+        description="Max wordpieces per window, [CLS]/[SEP] included. Longer sentences are split "
+        "into several windows; every word is still predicted and scored.",
+    )
+    encoding: str = Field("utf-8", description="Text encoding of the data files.")
+    limit: int | None = Field(
+        None, ge=1, description="Use only the first N sentences of each file (quick runs)."
+    )
+
+
+class RandomInit(Section):
+    layers: int = Field(2, ge=1, description="Transformer layers.")
+    hidden: int = Field(64, ge=8, description="Hidden size.")
+    heads: int = Field(2, ge=1, description="Attention heads (must divide hidden).")
+    feed_forward: int | None = Field(None, ge=8, description="FFN size (default 4 × hidden).")
+    max_position: int = Field(512, ge=8, description="Position embeddings.")
+
+    @model_validator(mode="after")
+    def _heads_divide_hidden(self) -> RandomInit:
+        if self.hidden % self.heads:
+            raise ValueError(f"heads ({self.heads}) must divide hidden ({self.hidden})")
+        return self
+
+
+class ModelConfig(Section):
+    checkpoint: Path | None = Field(
+        None,
+        description="Google-format BERT directory (bert_config.json, bert_model.ckpt.*, "
+        "vocab.txt), e.g. one written by `wd-train import-hf`.",
+    )
+    random_init: RandomInit | None = Field(
+        None, description="Instead of a checkpoint: a randomly initialised BERT (tests)."
+    )
+    vocab: Path | None = Field(
+        None, description="vocab.txt; default: the checkpoint's. Required with random_init."
+    )
+    lowercase: bool | None = Field(
+        None,
+        description="Lower-case and strip accents before wordpiece. Default: from the "
+        "checkpoint's wd_train.json (written by import-hf), else guessed from the vocab.",
+    )
+    head_dropout: float = Field(0.1, ge=0.0, lt=1.0, description="Dropout before the tag layer.")
+    attention_dropout: float = Field(
+        0.0, ge=0.0, lt=1.0,
+        description="Dropout on the attention probabilities while training (BERT's "
+        "attention_probs_dropout_prob, 0.1 in its recipe). keras_bert has none and ignores the "
+        "checkpoint's value, so 0 is keras_bert as it is.",
+    )
+
+    @model_validator(mode="after")
+    def _one_backbone(self) -> ModelConfig:
+        if (self.checkpoint is None) == (self.random_init is None):
+            raise ValueError("set exactly one of model.checkpoint or model.random_init")
+        if self.random_init is not None and self.vocab is None:
+            raise ValueError("model.random_init needs model.vocab")
+        return self
+
+
+class OptimizerConfig(Section):
+    learning_rate: float = Field(5e-5, gt=0, description="Peak learning rate.")
+    schedule: Literal["warmup_decay", "constant"] = Field(
+        "warmup_decay",
+        description="`warmup_decay`: linear warmup to learning_rate, then linear decay to "
+        "min_lr at the last step (see decay_from). `constant`: the same AdamWarmup with no "
+        "warmup and min_lr = learning_rate.",
+    )
+    decay_from: Literal["start", "warmup_end"] = Field(
+        "start",
+        description="Where warmup_decay's linear decay is measured from. `start`: step 0, as "
+        "in keras_bert's AdamWarmup and Google's BERT optimizer, so right after warmup the rate "
+        "steps down to min_lr + (learning_rate − min_lr) · (1 − warmup share). `warmup_end`: from the peak at the "
+        "end of warmup (Hugging Face's linear schedule with warmup); AdamWarmup's base rate is "
+        "rescaled after warmup, its update rule is unchanged.",
+    )
+    warmup_proportion: float = Field(
+        0.1, ge=0.0, lt=1.0, description="Warmup steps as a share of all training steps."
+    )
+    warmup_steps: int | None = Field(
+        None, ge=0, description="Warmup as a step count; overrides warmup_proportion."
+    )
+    min_lr: float = Field(0.0, ge=0.0, description="Learning rate at the last step (warmup_decay).")
+    weight_decay: float = Field(0.01, ge=0.0, description="Decoupled (AdamW-style) weight decay.")
+    decay_all_weights: bool = Field(
+        False,
+        description="Also decay LayerNorm and bias weights (keras_bert's TF2 AdamWarmup "
+        "decays everything; BERT's recipe decays only matrices and embeddings).",
+    )
+    clipnorm: float | None = Field(
+        1.0, gt=0, description="Clip the global gradient norm to this (null = no clipping)."
+    )
+    epsilon: float = Field(1e-6, gt=0, description="Adam epsilon.")
+
+
+class TrainingConfig(Section):
+    epochs: int = Field(3, ge=1, description="Maximum epochs.")
+    batch_size: int = Field(32, ge=1, description="Sentences (windows) per batch.")
+    seed: int = Field(42, ge=0, description="Seeds shuffling, dropout and initialisation.")
+    patience: int | None = Field(
+        None, ge=1, description="Stop after this many epochs without a better dev F1."
+    )
+    loss_average: Literal["batch", "words"] = Field(
+        "batch",
+        description="`batch`: mean over each batch's labelled words (the usual convention; "
+        "every batch weighs the same, so under length bucketing a word in a batch of short "
+        "sentences weighs more). `words`: sum over the batch's labelled words divided by the "
+        "average number per batch, so every word weighs the same, as with random batches.",
+    )
+
+
+class OutputConfig(Section):
+    dir: Path = Field(Path("runs/default"), description="Run directory.")
+
+
+# Keys a comparison sets itself in every cell, so a variant may not set them.
+CELL_KEYS = ("training.seed", "output.dir")
+VARIANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+=-]*")
+
+
+class CompareConfig(Section):
+    variants: dict[str, dict[str, Any]] = Field(
+        {"warmup_decay": {"optimizer.schedule": "warmup_decay"},
+         "constant": {"optimizer.schedule": "constant"}},
+        description="Variant name → dotted overrides applied to this config (e.g. "
+        "`constant: {optimizer.schedule: constant}`). Each variant × seed is one run in "
+        "`<output.dir>/<variant>/seed-<N>/`; differences are taken in the order listed.",
+    )
+    seeds: list[int] = Field(
+        [1, 2, 3], min_length=1,
+        description="training.seed of each run; variants are paired by seed for the confidence "
+        "interval of their difference.",
+    )
+
+    @field_validator("variants")
+    @classmethod
+    def _check_variants(cls, variants: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        if not variants:
+            raise ValueError("name at least one variant")
+        for name, overrides in variants.items():
+            if not VARIANT_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not usable as a folder name (letters, digits, "
+                                 "_ . + = -)")
+            for key in overrides:
+                if "." not in key:
+                    raise ValueError(f"{name}: {key!r} is not a dotted section.key (e.g. "
+                                     "optimizer.schedule)")
+                if key in CELL_KEYS or key.split(".")[0] in ("compare", "gate"):
+                    raise ValueError(f"{name}: {key} is set by the comparison itself "
+                                     "(compare.seeds, output.dir)")
+        return variants
+
+    @field_validator("seeds")
+    @classmethod
+    def _check_seeds(cls, seeds: list[int]) -> list[int]:
+        if len(set(seeds)) != len(seeds) or min(seeds) < 0:
+            raise ValueError(f"expected distinct seeds >= 0 (got {seeds})")
+        return seeds
+
+
+GATE_METRIC = re.compile(r"(dev|test)\.(?:per_type\.[^.\s]+\.)?(f1|precision|recall)")
+
+
+class GateConfig(Section):
+    metric: str = Field(
+        "test.f1",
+        description="Metric checked: `test.f1`, `dev.f1`, `…precision`, `…recall`, or one entity "
+        "type's score such as `test.per_type.PER.f1`. For a comparison, each variant's mean "
+        "over its seeds is checked.",
+    )
+    min: float = Field(
+        ge=0.0, le=1.0,
+        description="Threshold (0–1): a metric below it fails the run with exit code 1. "
+        "`--min-f1 X` on the command line sets it.",
+    )
+
+    @field_validator("metric")
+    @classmethod
+    def _check_metric(cls, metric: str) -> str:
+        if not GATE_METRIC.fullmatch(metric):
+            raise ValueError(f"expected dev.f1, test.f1, test.recall, test.per_type.TYPE.f1, … "
+                             f"(got {metric!r})")
+        return metric
+
+
+class Config(Section):
+    data: DataConfig
+    model: ModelConfig
+    optimizer: OptimizerConfig = OptimizerConfig()
+    training: TrainingConfig = TrainingConfig()
+    output: OutputConfig = OutputConfig()
+    compare: CompareConfig | None = Field(
+        None, description="Run several variants × seeds of this config and summarise them "
+        "(mean ± std, paired differences with a 95 % CI, plots) in output.dir.",
+    )
+    gate: GateConfig | None = Field(
+        None, description="Turn the run into a check: exit code 1 when gate.metric is below "
+        "gate.min.",
+    )
+
+    @model_validator(mode="after")
+    def _gate_needs_its_split(self) -> Config:
+        if self.gate is not None and self.gate.metric.startswith("test.") and \
+                self.data.test is None:
+            raise ValueError(f"gate.metric: {self.gate.metric} needs data.test (or gate on "
+                             "dev.f1)")
+        return self

@@ -1,0 +1,95 @@
+"""Grouping runs for a summary: by comparison variant (runs without one by the overrides that
+tell them apart), or by the value of any config key (`--by optimizer.learning_rate`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import WdTrainError
+from ..run_dir import CONFIG_FILE
+from .results import ResultLine
+
+BY_VARIANT = "variant"
+# Overrides that tell runs of one setting apart, or check them, rather than define a setting.
+NOT_A_SETTING = ("training.seed", "output.dir", "gate", "compare")
+
+
+def _format_value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _settings(record: ResultLine) -> dict[str, Any]:
+    return {k: v for k, v in record.overrides.items()
+            if k not in NOT_A_SETTING and k.split(".")[0] not in NOT_A_SETTING}
+
+
+def _settings_labels(records: list[ResultLine]) -> list[str]:
+    """Names for runs without a variant: the overridden keys whose values differ between them
+    (`learning_rate=0.001, warmup_proportion=0.1`), short where the short name is unambiguous;
+    with nothing differing, all their overrides, else the config file's name."""
+    settings = [_settings(r) for r in records]
+    keys = sorted({k for s in settings for k in s})
+    varying = [k for k in keys if len({_format_value(s.get(k)) for s in settings}) > 1] or keys
+    short = {k: k.split(".")[-1] for k in varying}
+    if len(set(short.values())) < len(short):
+        short = {k: k for k in varying}
+    labels = []
+    for record, setting in zip(records, settings):
+        parts = [f"{short[k]}={_format_value(setting[k])}" for k in varying if k in setting]
+        config = record.config
+        labels.append(", ".join(parts) or (Path(config).stem if config else "run"))
+    return labels
+
+
+def _config_value(record: ResultLine, dotted: str, cache: dict[str, dict]) -> Any:
+    """The value a run actually used: its override, else its saved config.yaml."""
+    if dotted in record.overrides:
+        return record.overrides[dotted]
+    run_dir = record.run_dir
+    if run_dir not in cache:
+        path = Path(run_dir) / CONFIG_FILE
+        try:
+            cache[run_dir] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            cache[run_dir] = {}
+    node: Any = cache[run_dir]
+    for key in dotted.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def group_results(records: list[ResultLine], by: str = BY_VARIANT,
+                  order: list[str] | None = None) -> dict[str, list[ResultLine]]:
+    """Runs grouped by variant (else by their overrides, seed left out), or by the value of a
+    dotted config key (`optimizer.learning_rate`), in `order`, else numeric or first-seen order."""
+    groups: dict[str, list[ResultLine]] = {}
+    if by == BY_VARIANT:
+        unnamed = [r for r in records if not r.variant]
+        labels = dict(zip(map(id, unnamed), _settings_labels(unnamed)))
+        for record in records:
+            name = record.variant or labels[id(record)]
+            groups.setdefault(name, []).append(record)
+    else:
+        if "." not in by:
+            raise WdTrainError(f"--by {by}: expected 'variant' or a dotted config key such as "
+                               "optimizer.learning_rate")
+        cache: dict[str, dict] = {}
+        values = [_config_value(record, by, cache) for record in records]
+        if all(value is None for value in values):
+            raise WdTrainError(f"--by {by}: no run has this key (neither overridden nor in its "
+                               "config.yaml)")
+        keyed = list(zip(values, records))
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            keyed.sort(key=lambda pair: pair[0])
+        short = by.split(".")[-1]
+        for value, record in keyed:
+            groups.setdefault(f"{short}={_format_value(value)}", []).append(record)
+    if order:
+        groups = {name: groups[name] for name in [*order, *groups] if name in groups}
+    return groups

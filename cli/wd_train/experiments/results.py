@@ -1,0 +1,130 @@
+"""Results lines: one flat JSON object per finished run (`ResultLine`), appended to a shared file
+(`--results`), and read back — from results files or from run directories — by `wd-train report`.
+
+A line: variant, seed, overrides (dotted key → value), dev/test scores, best epoch, times, run
+directory, config file, finish time. `jq -r '[.variant, .seed, .test.f1] | @tsv'` reads it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ..errors import WdTrainError
+from ..evaluation import Scores
+from ..files import append_line_locked
+from ..run_dir import METRICS_FILE, RunMetrics, read_metrics
+
+
+class ResultLine(BaseModel):
+    """One finished run, as a results line and as the unit every summary is built from."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    variant: str | None = None
+    seed: int
+    overrides: dict[str, Any] = {}
+    dev: Scores
+    test: Scores | None = None
+    best_epoch: int | None = None
+    epochs_run: int | None = None
+    schedule: str | None = None
+    train_seconds: float | None = None
+    train_tokens_per_s: float | None = None
+    wall_seconds: float | None = None
+    run_dir: str
+    config: str | None = None
+    finished_at: str | None = None  # ISO 8601, UTC: orders runs
+
+
+def result_line(metrics: RunMetrics) -> ResultLine:
+    """The results line of a run, from its metrics.json."""
+    return ResultLine(
+        variant=metrics.variant,
+        seed=metrics.seed,
+        overrides=metrics.overrides,
+        dev=metrics.dev,
+        test=metrics.test,
+        best_epoch=metrics.best_epoch,
+        epochs_run=metrics.epochs_run,
+        schedule=metrics.schedule.name,
+        train_seconds=metrics.train_seconds,
+        train_tokens_per_s=metrics.train_tokens_per_s,
+        wall_seconds=metrics.wall_seconds,
+        run_dir=metrics.run_dir,
+        config=metrics.config_file,
+        finished_at=metrics.finished_at,
+    )
+
+
+def append_result(path: Path, line: ResultLine) -> None:
+    """Append one results line (whole, even with many writers: the file is locked)."""
+    data = line.model_dump(mode="json")
+    append_line_locked(Path(path), json.dumps(data, ensure_ascii=False, sort_keys=True))
+
+
+def result_from_run_dir(run_dir: Path) -> ResultLine:
+    run_dir = Path(run_dir)
+    metrics = read_metrics(run_dir)
+    line = result_line(metrics)
+    line.run_dir = str(run_dir.resolve())  # where it is now, even if it was moved
+    return line
+
+
+def _results_from_file(path: Path) -> list[ResultLine]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WdTrainError(f"{path}: cannot read results file ({exc})") from None
+    results = []
+    for number, text in enumerate(lines, start=1):
+        if not text.strip():
+            continue
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise WdTrainError(f"{path}:{number}: not a JSON line") from None
+        try:
+            results.append(ResultLine.model_validate(data))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(map(str, first["loc"])) or "(line)"
+            raise WdTrainError(f"{path}:{number}: not a wd-train results line ({where}: "
+                               f"{first['msg'].lower()})") from None
+    return results
+
+
+def _finish_order(line: ResultLine) -> tuple[str, str]:
+    # Runs older than the finished_at field sort first, by path.
+    return (line.finished_at or "", line.run_dir)
+
+
+def load_results(inputs: list[Path]) -> list[ResultLine]:
+    """Results from results files, run directories and folders holding run directories (a
+    comparison). A run directory met twice (a rerun appended again) counts once: its last line,
+    in the place of its first."""
+    by_run_dir: dict[str, ResultLine] = {}
+    for path in map(Path, inputs):
+        if path.is_file():
+            found = _results_from_file(path)
+        elif (path / METRICS_FILE).is_file():
+            found = [result_from_run_dir(path)]
+        elif path.is_dir():
+            # In finishing order, as a results file would list them (so a comparison's
+            # variants come in the order it ran them).
+            found = sorted((result_from_run_dir(marker.parent)
+                            for marker in path.rglob(METRICS_FILE)), key=_finish_order)
+            if not found:
+                raise WdTrainError(f"{path}: no finished runs in this folder (no "
+                                   f"{METRICS_FILE} below it)")
+        else:
+            raise WdTrainError(f"{path}: no such results file or run directory")
+        for line in found:
+            key = str(Path(line.run_dir).resolve())
+            by_run_dir[key] = line
+    if not by_run_dir:
+        raise WdTrainError(f"{', '.join(map(str, inputs))}: no results lines")
+    return list(by_run_dir.values())

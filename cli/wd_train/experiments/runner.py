@@ -1,0 +1,116 @@
+"""`wd-train CONFIG`: what a config asks for — one run, one cell of a comparison, or the whole
+comparison — then the results line (`--results`) and the gate. The CLI prints the `Outcome`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import Config, GateConfig, load_config
+from ..errors import WdTrainError
+from ..run_dir import RunMetrics
+from .comparison import overrides_dict, run_comparison
+from .gate import GateResult, check_run, gated
+from .results import append_result, result_line
+from .summary import Summary, summary_markdown
+from .tables import metrics_table
+
+# tf.function retracing warnings are noise when a process trains several runs (see train_one)
+_RETRACE_WARNING = "triggered tf.function retracing"
+
+
+@dataclass
+class Outcome:
+    """What the CLI prints: `record` (a run's metrics.json, or a comparison's summary) as JSON,
+    or `text` as a table; then the gate's lines, and `failure` for the exit code."""
+
+    record: RunMetrics | Summary
+    text: str
+    gate: GateResult | None = None
+    failure: WdTrainError | None = None
+
+    def as_json(self) -> dict:
+        data = self.record.model_dump(mode="json")
+        if isinstance(self.record, RunMetrics) and self.gate is not None:
+            data["gate"] = self.gate.details
+        return data
+
+
+def run_outcome(gate: GateConfig | None, metrics: RunMetrics) -> Outcome:
+    if gate is None:
+        return Outcome(metrics, metrics_table(metrics))
+    result, failure = gated(lambda: check_run(gate, metrics))
+    return Outcome(metrics, metrics_table(metrics), result, failure)
+
+
+def _drop_retrace_warnings(record: logging.LogRecord) -> bool:
+    return _RETRACE_WARNING not in record.getMessage()
+
+
+def train_one(config: Config, *, results: Path | None, overwrite: bool, resume: bool,
+              progress=None, **made_by) -> RunMetrics:
+    """One training run, its results line appended. `made_by`: variant, overrides,
+    config_file, recorded in metrics.json."""
+    from ..training.run import train_run  # TensorFlow comes with it
+
+    # Every run in a process builds fresh tf.functions around the same Python functions, which
+    # TensorFlow counts as retracing and warns about from the third run on.
+    tf_logger = logging.getLogger("tensorflow")
+    if _drop_retrace_warnings not in tf_logger.filters:
+        tf_logger.addFilter(_drop_retrace_warnings)
+    metrics = train_run(config, overwrite=overwrite, resume=resume, progress=progress,
+                        **made_by)
+    if results is not None:
+        append_result(results, result_line(metrics))
+    return metrics
+
+
+def run_config(
+    config_path: Path,
+    set_texts: Sequence[str] = (),
+    *,
+    output_dir: Path | None = None,
+    variant: str | None = None,
+    seed: int | None = None,
+    results: Path | None = None,
+    min_f1: float | None = None,
+    overwrite: bool = False,
+    resume: bool = False,
+    progress=None,
+) -> Outcome:
+    """A single run, one comparison cell, or the whole comparison. `resume`: runs interrupted
+    after an epoch continue from it (see training/resume.py)."""
+    set_texts = list(set_texts)
+    if resume and overwrite:
+        raise WdTrainError("--resume and --overwrite: choose one (continue a run, or redo it)")
+    if min_f1 is not None and not 0.0 <= min_f1 <= 1.0:
+        raise WdTrainError(f"--min-f1 {min_f1:g}: expected an F1 between 0 and 1")
+    extra = [f"output.dir={Path(output_dir).resolve()}"] if output_dir else []
+    if min_f1 is not None:
+        extra.append(f"gate.min={min_f1!r}")
+    config, _ = load_config(config_path, [*set_texts, *extra])
+    config_file = str(Path(config_path).resolve())
+
+    if config.compare is None:
+        if variant is not None or seed is not None:
+            raise WdTrainError(f"{'--variant' if variant is not None else '--seed'}: "
+                               f"{config_path} has no compare section (for a plain run use "
+                               "--set training.seed=N)")
+        metrics = train_one(config, results=results, overwrite=overwrite, resume=resume,
+                            progress=progress, overrides=overrides_dict(set_texts),
+                            config_file=config_file)
+        return run_outcome(config.gate, metrics)
+
+    comparison = run_comparison(
+        Path(config_path), config, set_texts, variant=variant, seed=seed,
+        train=lambda cell_config, **made_by: train_one(
+            cell_config, results=results, overwrite=overwrite, resume=resume,
+            progress=progress, config_file=config_file, **made_by),
+        overwrite=overwrite)
+    if comparison.single_cell is not None:  # one cell: an ordinary run, gated as one
+        return run_outcome(config.gate, comparison.single_cell)
+    summary = comparison.summary
+    return Outcome(summary, summary_markdown(summary), comparison.gate, comparison.failure)

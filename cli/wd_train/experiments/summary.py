@@ -1,0 +1,276 @@
+"""The summary of several runs (`Summary`, summary.json): groups (by variant or by any config
+key), per-group F1 mean ± std, every seed's F1, paired differences with a 95 % CI and a verdict;
+written as summary.md, summary.json and summary.csv with the charts. A comparison and
+`wd-train report` both end here.
+
+Units: JSON and CSV keep F1 as a fraction (0–1, as in metrics.json); summary.md and the
+differences use F1 points (× 100), the unit papers report.
+"""
+
+from __future__ import annotations
+
+import logging
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from ..files import write_csv_atomic, write_json_atomic, write_text_atomic
+from ..run_dir import now_iso
+from .grouping import BY_VARIANT
+from .results import ResultLine
+from .stats import Describe, describe, paired_difference, signed, verdict
+
+log = logging.getLogger(__name__)
+
+MAX_ALL_PAIRS = 6  # more groups than this: each is compared with the first only
+POINTS = 100.0
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class GroupRow(_Record):
+    name: str
+    n: int
+    seeds: list[int]
+    runs_per_seed: int
+    dev_f1: Describe
+    test_f1: Describe
+    best_epoch: Describe
+    train_seconds: Describe
+    wall_seconds: Describe
+
+
+class SeedRow(_Record):
+    seed: int
+    cells: dict[str, dict[str, float | None]]  # group → split → F1
+
+
+class Difference(_Record):
+    a: str
+    b: str
+    split: str
+    unit: str
+    n: int
+    seeds: list[int]
+    differences: list[float]
+    mean: float | None
+    std: float | None
+    ci_low: float | None
+    ci_high: float | None
+    significant: bool
+    verdict: str
+
+
+class Summary(_Record):
+    """summary.json (and `--json` of a comparison or `wd-train report`)."""
+
+    group_by: str
+    groups: list[GroupRow]
+    per_seed: list[SeedRow]
+    differences: list[Difference]
+    pairs: str
+    runs: list[ResultLine]
+    created_at: str
+    config: str | None = None  # the comparison's config file
+    gate: dict[str, Any] | None = None  # the gate's details, when the config has one
+    plots: list[str] = []
+
+
+def _f1(record: ResultLine, split: str) -> float | None:
+    scores = getattr(record, split)
+    return None if scores is None else float(scores.f1)
+
+
+def _per_seed(runs: list[ResultLine], split: str) -> dict[int, float]:
+    """Seed → F1 (the mean, where a group holds several runs of one seed)."""
+    values: dict[int, list[float]] = {}
+    for record in runs:
+        f1 = _f1(record, split)
+        if f1 is not None:
+            values.setdefault(record.seed, []).append(f1)
+    return {seed: sum(v) / len(v) for seed, v in values.items()}
+
+
+def _splits(groups: dict[str, list[ResultLine]]) -> list[str]:
+    """Splits every run was scored on: test first (dev picked the epoch, so it flatters)."""
+    runs = [r for g in groups.values() for r in g]
+    return [s for s in ("test", "dev") if all(_f1(r, s) is not None for r in runs)]
+
+
+def _group_row(name: str, runs: list[ResultLine]) -> GroupRow:
+    seeds = sorted({r.seed for r in runs})
+
+    def stats_of(key: str) -> Describe:
+        return describe([float(v) for v in (getattr(r, key) for r in runs) if v is not None])
+
+    return GroupRow(
+        name=name, n=len(runs), seeds=seeds,
+        runs_per_seed=max(sum(r.seed == s for r in runs) for s in seeds),
+        dev_f1=describe([f for f in (_f1(r, "dev") for r in runs) if f is not None]),
+        test_f1=describe([f for f in (_f1(r, "test") for r in runs) if f is not None]),
+        best_epoch=stats_of("best_epoch"), train_seconds=stats_of("train_seconds"),
+        wall_seconds=stats_of("wall_seconds"),
+    )
+
+
+def build_summary(groups: dict[str, list[ResultLine]], by: str = BY_VARIANT) -> Summary:
+    """The summary of runs already grouped (see `grouping.group_results`)."""
+    records = [record for runs in groups.values() for record in runs]
+    all_seeds = sorted({r.seed for r in records})
+    per_seed = [SeedRow(seed=seed, cells={
+        name: {split: _per_seed(runs, split).get(seed) for split in ("dev", "test")}
+        for name, runs in groups.items()}) for seed in all_seeds]
+
+    names = list(groups)
+    pairs = (list(combinations(names, 2)) if len(names) <= MAX_ALL_PAIRS
+             else [(names[0], other) for other in names[1:]])
+    differences = []
+    for split in _splits(groups):
+        for a, b in pairs:
+            diff = paired_difference(_per_seed(groups[a], split), _per_seed(groups[b], split),
+                                     scale=POINTS)
+            differences.append(Difference(a=a, b=b, split=split, unit="F1 points",
+                                          **diff.as_dict(), verdict=verdict(a, b, diff)))
+    return Summary(
+        group_by=by,
+        groups=[_group_row(name, runs) for name, runs in groups.items()],
+        per_seed=per_seed,
+        differences=differences,
+        pairs="all" if len(names) <= MAX_ALL_PAIRS else f"each against {names[0]}",
+        runs=records,
+        created_at=now_iso(),
+    )
+
+
+def _points(value: float | None) -> str:
+    return "–" if value is None else f"{POINTS * value:.2f}"
+
+
+def _mean_std(stats: Describe) -> str:
+    if stats.mean is None:
+        return "–"
+    if stats.std is None:
+        return _points(stats.mean)
+    return f"{_points(stats.mean)} ± {_points(stats.std)}"
+
+
+def _range(stats: Describe, digits: int) -> str:
+    if stats.mean is None:
+        return "–"
+    mean = f"{stats.mean:.{digits}f}"
+    if stats.min == stats.max:
+        return mean
+    return f"{mean} ({stats.min:.{digits}f}–{stats.max:.{digits}f})"
+
+
+def _table(header: list[str], rows: list[list[str]], right_from: int = 1) -> list[str]:
+    """A Markdown table padded to line up in a terminal too."""
+    widths = [max(3, *(len(str(c)) for c in column)) for column in zip(header, *rows)]
+
+    def line(cells: list[str]) -> str:
+        padded = [str(c).ljust(w) if i < right_from else str(c).rjust(w)
+                  for i, (c, w) in enumerate(zip(cells, widths))]
+        return "| " + " | ".join(padded) + " |"
+
+    rule = ["-" * w if i < right_from else "-" * (w - 1) + ":" for i, w in enumerate(widths)]
+    return [line(header), line(rule), *map(line, rows)]
+
+
+def summary_markdown(summary: Summary) -> str:
+    by = summary.group_by
+    groups = summary.groups
+    runs = sum(g.n for g in groups)
+    if by != BY_VARIANT:
+        noun = "group"
+    elif any(r.variant for r in summary.runs):
+        noun = "variant"
+    else:
+        noun = "setting"
+    what = f"{noun}{'s' * (len(groups) != 1)}" + ("" if by == BY_VARIANT else f" by {by}")
+    lines = [f"# Summary: {len(groups)} {what}, {runs} runs", "",
+             "Micro F1 in points (× 100): mean ± sample std over seeds, min, max.", ""]
+    header = [by if by != BY_VARIANT else noun, "n", "seeds", "dev F1", "dev min", "dev max",
+              "test F1", "test min", "test max", "best epoch", "train s"]
+    rows = [[g.name, str(g.n), " ".join(map(str, g.seeds)), _mean_std(g.dev_f1),
+             _points(g.dev_f1.min), _points(g.dev_f1.max), _mean_std(g.test_f1),
+             _points(g.test_f1.min), _points(g.test_f1.max),
+             _range(g.best_epoch, 1), _range(g.train_seconds, 1)] for g in groups]
+    lines += _table(header, rows)
+    if any(g.runs_per_seed > 1 for g in groups):
+        note = "Some groups hold several runs per seed: their per-seed F1 is those runs' mean."
+        lines += ["", note]
+
+    lines += ["", "## Per seed (dev / test F1)", ""]
+    names = [g.name for g in groups]
+    rows = [[str(row.seed)] + [
+        f"{_points(row.cells[name]['dev'])} / {_points(row.cells[name]['test'])}"
+        for name in names] for row in summary.per_seed]
+    lines += _table(["seed", *names], rows)
+
+    if summary.differences:
+        lines += ["", "## Differences (paired by seed, 95 % CI from Student's t)", ""]
+        if summary.pairs != "all":
+            lines += [f"Too many groups for every pair: {summary.pairs}.", ""]
+        rows = []
+        for d in summary.differences:
+            ci = "–" if d.ci_low is None else f"[{signed(d.ci_low)}, {signed(d.ci_high)}]"
+            mean = "–" if d.mean is None else signed(d.mean)
+            word = ("n/a" if d.ci_low is None
+                    else "significant" if d.significant else "not significant")
+            rows.append([f"{d.a} − {d.b}", d.split, str(d.n), mean, ci, word])
+        lines += _table(["difference", "split", "n", "F1 points", "95 % CI", "verdict"], rows,
+                        right_from=2)
+        lines.append("")
+        lines += [f"- {d.split} F1: {d.verdict}" for d in summary.differences]
+    elif len(groups) > 1:
+        lines += ["", "No split scored in every run: no differences."]
+
+    gate = summary.gate
+    if gate:
+        lines += ["", "## Gate", "",
+                  f"{gate['metric']} >= {gate['min']:.4f}, applied to {gate['applies_to']}: "
+                  f"{'passed' if gate['passed'] else 'FAILED'} ("
+                  + ", ".join(f"{k} {v:.4f}" for k, v in gate["values"].items()) + ")"]
+    if summary.plots:
+        lines += ["", "## Charts", ""] + [f"![{p}]({p})" for p in summary.plots]
+    return "\n".join(lines) + "\n"
+
+
+def summary_csv_rows(summary: Summary) -> tuple[list[str], list[list[str]]]:
+    """One row per group; F1 as fractions (as metrics.json)."""
+    stats_columns = ["dev_f1", "test_f1"]
+    header = ["group", "n", "seeds"]
+    for key in stats_columns:
+        header += [f"{key}_{k}" for k in ("mean", "std", "min", "max")]
+    header += ["best_epoch_mean", "train_seconds_mean", "wall_seconds_mean"]
+
+    def cell(value: float | None) -> str:
+        return "" if value is None else f"{value:.6f}"
+
+    rows = []
+    for g in summary.groups:
+        row = [g.name, str(g.n), " ".join(map(str, g.seeds))]
+        for key in stats_columns:
+            row += [cell(getattr(getattr(g, key), k)) for k in ("mean", "std", "min", "max")]
+        row += [cell(getattr(g, key).mean) for key in ("best_epoch", "train_seconds",
+                                                       "wall_seconds")]
+        rows.append(row)
+    return header, rows
+
+
+def write_summary(out_dir: Path, summary: Summary, groups: dict[str, list[ResultLine]]
+                  ) -> Summary:
+    """Charts, then summary.csv, summary.md and summary.json into `out_dir`."""
+    from .plots import write_plots
+
+    out_dir = Path(out_dir)
+    summary.plots = write_plots(out_dir, groups)
+    write_csv_atomic(out_dir / "summary.csv", *summary_csv_rows(summary))
+    write_text_atomic(out_dir / "summary.md", summary_markdown(summary))
+    write_json_atomic(out_dir / "summary.json", summary.model_dump(mode="json"))
+    log.info(f"summary: {out_dir / 'summary.md'} (+ .json, .csv, {', '.join(summary.plots)})")
+    return summary

@@ -1,0 +1,88 @@
+"""Checking a conversion end to end: keras_bert on the converted folder against the NumPy
+reference on the original weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ...bert_folder import BERT_CONFIG_FILE, IMPORT_META_FILE, VOCAB_FILE, WEIGHTS_PREFIX
+from ...errors import WdTrainError
+from .reference import numpy_bert_forward
+from .source import HF_CONFIG, HF_WEIGHTS, load_safetensors, read_json, require_file
+
+DEFAULT_SENTENCES = [
+    "The quick brown fox jumps over the lazy dog.",
+    "Angela Merkel visited Paris on Tuesday.",
+    "Hello world!",
+    "Named entity recognition finds people, places and organisations in running text.",
+]
+
+
+def _encode(dst: Path, lowercase: bool, sentences: list[str], max_len: int):
+    import numpy as np
+    from keras_bert import Tokenizer, load_vocabulary
+
+    token_dict = load_vocabulary(str(dst / VOCAB_FILE))
+    for special in ("[CLS]", "[SEP]", "[UNK]"):
+        if special not in token_dict:
+            raise WdTrainError(f"{dst / VOCAB_FILE}: no {special} token; cannot tokenize")
+    tokenizer = Tokenizer(token_dict, cased=not lowercase)
+    encoded = [tokenizer.encode(s)[0][:max_len] for s in sentences]
+    seq = max(len(ids) for ids in encoded)
+    token_ids = np.zeros((len(encoded), seq), dtype=np.int32)
+    for row, ids in enumerate(encoded):
+        token_ids[row, : len(ids)] = ids
+    lengths = np.array([len(ids) for ids in encoded])
+    valid = np.arange(seq)[None, :] < lengths[:, None]
+    return token_ids, np.zeros_like(token_ids), valid
+
+
+def check_conversion(src: Path, dst: Path, sentences: list[str] | None = None) -> dict:
+    """Run keras_bert on the converted ``dst`` and NumPy on the original ``src``; compare.
+
+    Sentences of different lengths are batched with 0-padding; only non-padding positions are
+    compared. Returns max_abs_diff (against the keras_bert-exact tanh-GELU / 1e-14 reference),
+    max_abs_diff_exact_gelu (against HF's erf-GELU / 1e-12), and the sentence and token counts.
+    """
+    import numpy as np
+
+    src = Path(src)
+    dst = Path(dst)
+    sentences = list(DEFAULT_SENTENCES if sentences is None else sentences)
+    if not sentences:
+        raise WdTrainError("check_conversion: no sentences to compare")
+    for name in (BERT_CONFIG_FILE, VOCAB_FILE, IMPORT_META_FILE, f"{WEIGHTS_PREFIX}.index"):
+        require_file(dst, name)
+    meta = read_json(dst / IMPORT_META_FILE)
+    google_cfg = read_json(dst / BERT_CONFIG_FILE)
+    hf_cfg = read_json(require_file(src, HF_CONFIG))
+    tensors = load_safetensors(require_file(src, HF_WEIGHTS))
+
+    token_ids, segment_ids, valid = _encode(
+        dst,
+        bool(meta.get("lowercase", True)),
+        sentences,
+        int(google_cfg["max_position_embeddings"]),
+    )
+
+    from keras_bert import load_trained_model_from_checkpoint
+
+    model = load_trained_model_from_checkpoint(
+        str(dst / BERT_CONFIG_FILE),
+        str(dst / WEIGHTS_PREFIX),
+        training=False,
+        trainable=False,
+        seq_len=None,
+    )
+    keras_out = np.asarray(model([token_ids, segment_ids], training=False), dtype=np.float64)
+
+    ref = numpy_bert_forward(tensors, hf_cfg, token_ids, segment_ids)
+    exact = numpy_bert_forward(
+        tensors, hf_cfg, token_ids, segment_ids, gelu="erf", layer_norm_eps=1e-12
+    )
+    return {
+        "max_abs_diff": float(np.abs(keras_out - ref)[valid].max()),
+        "max_abs_diff_exact_gelu": float(np.abs(keras_out - exact)[valid].max()),
+        "sentences": len(sentences),
+        "tokens": int(valid.sum()),
+    }

@@ -1,0 +1,108 @@
+"""keras_bert's AdamWarmup, made to run on TF 2.21 + tf-keras. The compatibility shim lives here
+and only here:
+- keras_bert 0.89's TF2 `AdamWarmup` subclasses `tf.keras.optimizers.Optimizer`, which since
+  TF 2.11 is the *new* optimizer (no `_set_hyper`), so construction fails. Its code is written
+  for the legacy `OptimizerV2`; rebasing the class onto `tf.keras.optimizers.legacy.Optimizer`
+  makes it train, save and reload unchanged.
+- Its TF2 version ignores `weight_decay_pattern` and decays every weight. `PatternAdamWarmup`
+  restores the documented meaning (decay only weights whose name contains one of the patterns)
+  by switching decay off, at trace time, for the other variables — keras_bert's update rule itself
+  is untouched.
+- `decay_from: warmup_end` rescales the base rate AdamWarmup reads after warmup (the formula is
+  in `schedule.py`).
+"""
+
+from __future__ import annotations
+
+from ..config import OptimizerConfig
+from .schedule import Schedule, after_warmup_scale
+
+_PATCHED = False
+
+
+def _rebase_adam_warmup():
+    """Point keras_bert's AdamWarmup at the legacy optimizer base class (once)."""
+    global _PATCHED
+    import tensorflow as tf
+    from keras_bert.optimizers import AdamWarmup
+
+    legacy = tf.keras.optimizers.legacy.Optimizer
+    if not _PATCHED and AdamWarmup.__bases__ != (legacy,):
+        AdamWarmup.__bases__ = (legacy,)
+    _PATCHED = True
+    return AdamWarmup
+
+
+def adam_warmup_class():
+    """keras_bert's AdamWarmup (rebased) with `weight_decay_pattern` honoured and an optional
+    decay measured from the end of warmup."""
+    import tensorflow as tf
+
+    adam_warmup = _rebase_adam_warmup()
+
+    class PatternAdamWarmup(adam_warmup):
+        def __init__(self, decay_steps, warmup_steps, *args, decay_from="start", **kwargs):
+            super().__init__(decay_steps, warmup_steps, *args, **kwargs)
+            self.decay_from = decay_from
+            self._after_warmup_scale = after_warmup_scale(float(warmup_steps), float(decay_steps))
+
+        def get_config(self):
+            return {**super().get_config(), "decay_from": self.decay_from}
+
+        def _decayed_lr(self, var_dtype):
+            # keras_bert reads its base rate here, then applies its warmup/decay formula to it.
+            lr = super()._decayed_lr(var_dtype)
+            if self.decay_from != "warmup_end":
+                return lr
+            warmup = self._get_hyper("warmup_steps", var_dtype)
+            min_lr = self._get_hyper("min_lr", var_dtype)
+            rescaled = min_lr + (lr - min_lr) * self._after_warmup_scale
+            return tf.where(tf.cast(self.iterations + 1, var_dtype) <= warmup, lr, rescaled)
+
+        def _decays(self, var) -> bool:
+            patterns = self._weight_decay_pattern
+            return patterns is None or any(p in var.name for p in patterns)
+
+        def _without_decay(self, apply, *args):
+            saved = self._initial_weight_decay
+            self._initial_weight_decay = 0.0  # read by keras_bert's update at trace time
+            try:
+                return apply(*args)
+            finally:
+                self._initial_weight_decay = saved
+
+        def _resource_apply_dense(self, grad, var, apply_state=None):
+            if self._decays(var):
+                return super()._resource_apply_dense(grad, var)
+            return self._without_decay(super()._resource_apply_dense, grad, var)
+
+        def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
+            if self._decays(var):
+                return super()._resource_apply_sparse(grad, var, indices)
+            return self._without_decay(super()._resource_apply_sparse, grad, var, indices)
+
+    PatternAdamWarmup.__name__ = "AdamWarmup"
+    return PatternAdamWarmup
+
+
+def decayed_weight_names(variables) -> list[str]:
+    """BERT's recipe: decay weight matrices and embeddings, not biases or LayerNorm (rank 1)."""
+    return [v.name for v in variables if len(v.shape) >= 2]
+
+
+def build_optimizer(config: OptimizerConfig, schedule: Schedule, variables):
+    """keras_bert's AdamWarmup for `schedule`, with clipping and weight decay from `config`."""
+    optimizer_class = adam_warmup_class()
+    pattern = None if config.decay_all_weights else decayed_weight_names(variables)
+    extra = {"global_clipnorm": config.clipnorm} if config.clipnorm else {}
+    return optimizer_class(
+        decay_steps=schedule.decay_steps,
+        warmup_steps=schedule.warmup_steps,
+        min_lr=schedule.min_lr,
+        learning_rate=schedule.learning_rate,
+        epsilon=config.epsilon,
+        weight_decay=config.weight_decay,
+        weight_decay_pattern=pattern,
+        decay_from=schedule.decay_from,
+        **extra,
+    )

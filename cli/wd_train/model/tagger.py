@@ -1,0 +1,119 @@
+"""The tagger: a keras_bert backbone (pretrained checkpoint or random init) + a token head.
+
+sequence output → Dropout → Dense(num_labels) logits. The loss (masked sparse cross-entropy)
+lives with the training loop.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from ..bert_folder import BERT_CONFIG_FILE, WEIGHTS_PREFIX, read_bert_config
+from ..config import ModelConfig
+from ..errors import WdTrainError
+
+
+class BackboneSpec(BaseModel):
+    """Arguments of keras_bert's `get_model`: enough to rebuild the network for reloading."""
+
+    token_num: int
+    pos_num: int
+    embed_dim: int
+    transformer_num: int
+    head_num: int
+    feed_forward_dim: int
+
+
+def backbone_spec(config: ModelConfig, vocab_size: int) -> BackboneSpec:
+    if config.checkpoint is not None:
+        bert = read_bert_config(config.checkpoint)
+        if bert.get("hidden_act", "gelu") != "gelu":
+            raise WdTrainError(
+                f"{config.checkpoint}/{BERT_CONFIG_FILE}: hidden_act {bert['hidden_act']!r}; "
+                "keras_bert supports gelu"
+            )
+        return BackboneSpec(
+            token_num=bert["vocab_size"],
+            pos_num=bert["max_position_embeddings"],
+            embed_dim=bert["hidden_size"],
+            transformer_num=bert["num_hidden_layers"],
+            head_num=bert["num_attention_heads"],
+            feed_forward_dim=bert["intermediate_size"],
+        )
+    init = config.random_init
+    return BackboneSpec(
+        token_num=vocab_size,
+        pos_num=init.max_position,
+        embed_dim=init.hidden,
+        transformer_num=init.layers,
+        head_num=init.heads,
+        feed_forward_dim=init.feed_forward or 4 * init.hidden,
+    )
+
+
+def _random_backbone(spec: BackboneSpec):
+    import tensorflow as tf
+    from keras_bert import get_model
+
+    inputs, sequence_output = get_model(
+        **spec.model_dump(), seq_len=None, training=False, trainable=True
+    )
+    return tf.keras.Model(inputs=inputs, outputs=sequence_output, name="bert")
+
+
+def _pretrained_backbone(checkpoint: Path):
+    from keras_bert import load_trained_model_from_checkpoint
+
+    try:
+        return load_trained_model_from_checkpoint(
+            str(checkpoint / BERT_CONFIG_FILE),
+            str(checkpoint / WEIGHTS_PREFIX),
+            training=False,
+            trainable=True,  # keras_bert's default follows `training`, i.e. frozen
+            seq_len=None,  # variable-length batches
+        )
+    except (ValueError, KeyError) as exc:  # a tensor missing or misshaped in the checkpoint
+        raise WdTrainError(f"model.checkpoint: {checkpoint}: cannot load ({exc})") from None
+
+
+def add_tagging_head(backbone, num_labels: int, head_dropout: float):
+    import tensorflow as tf
+
+    hidden = tf.keras.layers.Dropout(head_dropout, name="NER-Dropout")(backbone.output)
+    logits = tf.keras.layers.Dense(
+        num_labels,
+        # BERT's initialiser for task heads (truncated normal, stddev 0.02)
+        kernel_initializer=tf.keras.initializers.TruncatedNormal(stddev=0.02),
+        name="NER-Dense",
+    )(hidden)
+    return tf.keras.Model(inputs=backbone.inputs, outputs=logits, name="bert_tagger")
+
+
+def build_tagger(config: ModelConfig, spec: BackboneSpec, num_labels: int):
+    """Backbone (pretrained weights or random init) + head, ready to train."""
+    import tensorflow as tf
+
+    if config.checkpoint is not None:
+        try:
+            backbone = _pretrained_backbone(config.checkpoint)
+        except tf.errors.OpError as exc:
+            raise WdTrainError(
+                f"model.checkpoint: {config.checkpoint}: cannot read checkpoint ({exc.message})"
+            ) from None
+    else:
+        backbone = _random_backbone(spec)
+    tagger = add_tagging_head(backbone, num_labels, config.head_dropout)
+    if config.attention_dropout > 0.0:
+        from .attention import set_attention_dropout
+
+        if not set_attention_dropout(tagger, config.attention_dropout):
+            raise WdTrainError("model.attention_dropout: the model has no keras_bert attention "
+                               "layer to apply it to")
+    return tagger
+
+
+def rebuild_tagger(spec: BackboneSpec, num_labels: int, head_dropout: float):
+    """Same network without loading pretrained weights (weights come from a run directory)."""
+    return add_tagging_head(_random_backbone(spec), num_labels, head_dropout)

@@ -1,0 +1,2 @@
+"""The training stage: the loop (`loop`), one run start to finish (`run`), resuming an
+interrupted run (`resume`), TensorBoard events (`tensorboard`) and the device (`device`)."""

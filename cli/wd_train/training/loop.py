@@ -1,0 +1,167 @@
+"""The training loop: masked cross-entropy, AdamWarmup steps, the LR of every step, dev F1 after
+every epoch, best-epoch weights kept, early stopping on dev F1.
+
+A custom loop rather than `model.fit`: it records the learning rate of every step, keeps the best
+epoch's weights in memory without a second pass, and traces one step function for all batch
+shapes (the input signature has a free sequence length).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..data.batching import batch_indices, pad_batch
+from ..data.dataset import EncodedData
+from ..evaluation import Scores, evaluate, make_predict_function
+from ..model.schedule import Schedule, schedule_lr
+
+
+@dataclass
+class EpochRecord:
+    epoch: int
+    loss: float
+    dev: Scores
+    lr: float  # learning rate of the epoch's last step
+    steps: int  # optimizer steps so far
+    train_seconds: float
+    tokens: int  # real (non-padding) tokens seen in the epoch
+
+
+@dataclass
+class FitResult:
+    history: list[EpochRecord] = field(default_factory=list)
+    lr_trace: list[tuple[int, float]] = field(default_factory=list)  # (step, lr)
+    best_epoch: int = 0
+    best_weights: list | None = None
+    best_dev_predictions: list[list[str]] | None = None
+    stopped_early: bool = False
+
+    @property
+    def train_seconds(self) -> float:
+        return sum(r.train_seconds for r in self.history)
+
+    @property
+    def train_tokens(self) -> int:
+        return sum(r.tokens for r in self.history)
+
+
+@dataclass
+class ResumePoint:
+    """Where an interrupted run goes on from: its result so far (epochs, best epoch, its weights
+    and dev predictions) and the batch sampler's RNG state after its last epoch."""
+
+    result: FitResult
+    rng_state: dict
+
+
+def masked_loss(labels, logits, words_per_batch: float | None = None):
+    """Cross-entropy over the words' first pieces only (labels < 0 are masked out): the batch's
+    mean, or with `words_per_batch` its sum divided by that constant (every word weighs the
+    same whatever the batch's length bucket)."""
+    import tensorflow as tf
+
+    mask = labels >= 0
+    safe_labels = tf.where(mask, labels, tf.zeros_like(labels))
+    losses = tf.keras.losses.sparse_categorical_crossentropy(
+        safe_labels, logits, from_logits=True
+    )
+    weights = tf.cast(mask, losses.dtype)
+    if words_per_batch is not None:
+        return tf.reduce_sum(losses * weights) / words_per_batch
+    return tf.reduce_sum(losses * weights) / tf.maximum(tf.reduce_sum(weights), 1.0)
+
+
+def make_train_step(model, optimizer, words_per_batch: float | None = None):
+    import tensorflow as tf
+
+    spec = tf.TensorSpec([None, None], tf.int32)
+
+    @tf.function(input_signature=[spec, spec, spec])
+    def train_step(token_ids, segment_ids, label_ids):
+        with tf.GradientTape() as tape:
+            logits = model([token_ids, segment_ids], training=True)
+            loss = masked_loss(label_ids, logits, words_per_batch)
+        gradients = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+        return loss
+
+    return train_step
+
+
+Progress = Callable[[str, int, int, dict], None]  # (phase, done, total, values)
+
+
+def _out_of_patience(result: FitResult, patience: int | None) -> bool:
+    return patience is not None and len(result.history) - result.best_epoch >= patience
+
+
+def fit(
+    model,
+    optimizer,
+    schedule: Schedule,
+    data: EncodedData,
+    *,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    patience: int | None,
+    loss_average: str = "batch",
+    progress: Progress | None = None,
+    on_epoch_end: Callable[[EpochRecord, FitResult, np.random.Generator], None] | None = None,
+    resume: ResumePoint | None = None,
+) -> FitResult:
+    """Train from `resume` (epochs done, best so far, sampler state) or from the start."""
+    rng = np.random.default_rng(seed)
+    windows = data.train.windows
+    words_per_batch = None
+    if loss_average == "words":
+        words_per_batch = batch_size * sum(w.num_words for w in windows) / len(windows)
+    train_step = make_train_step(model, optimizer, words_per_batch)
+    predict = make_predict_function(model)
+    lengths = np.array([len(w.token_ids) for w in windows])
+    result = FitResult()
+    best_f1 = -1.0
+    if resume is not None:
+        rng.bit_generator.state = resume.rng_state
+        result = resume.result
+        best_f1 = result.history[result.best_epoch - 1].dev.f1
+        steps_done = result.history[-1].steps
+        result.lr_trace = [(step, schedule_lr(schedule, step)) for step in range(steps_done)]
+        if _out_of_patience(result, patience):  # it ran out just before it was cut off
+            result.stopped_early = len(result.history) < epochs
+            return result
+    for epoch in range(len(result.history) + 1, epochs + 1):
+        batches = batch_indices(lengths, batch_size, rng)
+        losses, tokens, started = [], 0, time.perf_counter()
+        for done, indices in enumerate(batches, start=1):
+            token_ids, segment_ids, label_ids = pad_batch(windows, indices)
+            step = int(optimizer.iterations.numpy())
+            loss = float(train_step(token_ids, segment_ids, label_ids))
+            lr = schedule_lr(schedule, step)
+            result.lr_trace.append((step, lr))
+            losses.append(loss)
+            tokens += int(lengths[indices].sum())
+            if progress:
+                progress("train", done, len(batches), {"epoch": epoch, "loss": loss, "lr": lr})
+        seconds = time.perf_counter() - started
+        dev_scores, dev_predicted = evaluate(predict, data.dev, data.labels, batch_size * 2)
+        record = EpochRecord(
+            epoch=epoch, loss=float(np.mean(losses)), dev=dev_scores, lr=lr,
+            steps=int(optimizer.iterations.numpy()), train_seconds=seconds, tokens=tokens,
+        )
+        result.history.append(record)
+        if dev_scores.f1 > best_f1:
+            best_f1 = dev_scores.f1
+            result.best_epoch = epoch
+            result.best_weights = [w.copy() for w in model.get_weights()]
+            result.best_dev_predictions = dev_predicted
+        if on_epoch_end:
+            on_epoch_end(record, result, rng)
+        if _out_of_patience(result, patience):
+            result.stopped_early = epoch < epochs
+            break
+    return result

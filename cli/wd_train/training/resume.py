@@ -1,0 +1,154 @@
+"""Resuming an interrupted run (`--resume`): epoch snapshots and the resume state.
+
+After every epoch the run directory's `checkpoint/` folder gets `epoch-N.*` (a snapshot of model
++ optimizer, whose step counter drives the schedule) and then `state.json` (written atomically,
+last): the epochs so far, which snapshot is the last and which the best, and the batch sampler's
+RNG state. A snapshot that `state.json` does not name is a leftover and is removed, so a run
+killed while writing never leaves a state that points at half a snapshot. (The folder keeps its
+old name; in the code "checkpoint" means only the pretrained BERT folder of `model.checkpoint`.)
+
+Resuming restores all of that, so the rest of the run sees the same learning rates and the same
+batches in the same order. TensorFlow's dropout masks are not part of the state: a resumed run is
+close to, not bit-identical with, an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import WdTrainError
+from ..evaluation import Scores
+from ..files import write_json_atomic
+from ..run_dir import RESUME_FOLDER
+from .loop import EpochRecord, FitResult, ResumePoint
+
+STATE_FILE = "state.json"
+STATE_FORMAT = 1
+# epoch-N.index, epoch-N.data-…, and epoch-N_temp/ (where TensorFlow writes before renaming)
+_CHECKPOINT_FILE = re.compile(r"(epoch-\d+)(\.index|\.data-.*|_temp)$")
+
+
+def _remove_snapshots(folder: Path, keep: set[str] = frozenset()) -> None:
+    """Remove the epoch snapshots in `folder` whose name (epoch-N) is not in `keep`."""
+    try:
+        for path in folder.glob("epoch-*"):
+            match = _CHECKPOINT_FILE.match(path.name)
+            if match is None or (match.group(1) in keep and match.group(2) != "_temp"):
+                continue
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+    except OSError as exc:
+        raise WdTrainError(f"{folder}: cannot remove an old epoch snapshot ({exc})") from None
+
+
+def has_resume_state(run_dir: Path) -> bool:
+    return (Path(run_dir) / RESUME_FOLDER / STATE_FILE).exists()
+
+
+def clear_resume_state(run_dir: Path) -> None:
+    """A fresh start: nothing of an earlier attempt may be resumed into this run (called before
+    the new config.yaml is written, so that an old state never sits beside a new config)."""
+    folder = Path(run_dir) / RESUME_FOLDER
+    try:
+        (folder / STATE_FILE).unlink(missing_ok=True)
+    except OSError as exc:
+        raise WdTrainError(f"{folder / STATE_FILE}: cannot remove ({exc})") from None
+    _remove_snapshots(folder)
+
+
+def _record_to_json(record: EpochRecord) -> dict:
+    # the dev report goes along: report.txt of a resumed run may need a restored epoch's
+    return {**asdict(record), "dev": {**record.dev.model_dump(), "report": record.dev.report}}
+
+
+def _record_from_json(data: dict) -> EpochRecord:
+    return EpochRecord(**{**data, "dev": Scores(**data["dev"])})
+
+
+class ResumeStore:
+    """Writes and reads `run_dir/checkpoint/` (snapshots + state.json) for one model and
+    optimizer."""
+
+    def __init__(self, run_dir: Path, model, optimizer, identity: dict):
+        """`identity`: what must not change between a run and its resumption beyond its config
+        (the schedule's step counts, the number of training windows: data files may change)."""
+        import tensorflow as tf
+
+        self.folder = Path(run_dir) / RESUME_FOLDER
+        self.model = model
+        self.optimizer = optimizer
+        self.identity = json.loads(json.dumps(identity))  # as it will read back from JSON
+        self._full = tf.train.Checkpoint(model=model, optimizer=optimizer)
+        self._model_only = tf.train.Checkpoint(model=model)
+
+    @property
+    def state_path(self) -> Path:
+        return self.folder / STATE_FILE
+
+    def save(self, result: FitResult, rng: np.random.Generator) -> None:
+        epoch = result.history[-1].epoch
+        self._full.write(str(self.folder / f"epoch-{epoch}"))
+        state = {
+            "format": STATE_FORMAT,
+            "steps": int(self.optimizer.iterations.numpy()),
+            "last": f"epoch-{epoch}",
+            "best": f"epoch-{result.best_epoch}",
+            "best_epoch": result.best_epoch,
+            "history": [_record_to_json(r) for r in result.history],
+            "rng": rng.bit_generator.state,
+            "identity": self.identity,
+        }
+        write_json_atomic(self.state_path, state)
+        _remove_snapshots(self.folder, keep={state["last"], state["best"]})
+
+    def restore(self, predict_dev) -> ResumePoint | None:
+        """Load the last epoch's model and optimizer state; None when there is nothing to
+        resume. `predict_dev()` returns the dev predictions of the model's current weights."""
+        if not self.state_path.exists():
+            return None
+        try:
+            state = json.loads(self.state_path.read_text(encoding="utf-8"))
+            if state.get("format") != STATE_FORMAT:
+                raise ValueError(f"format {state.get('format')!r}, expected {STATE_FORMAT}")
+            history = [_record_from_json(r) for r in state["history"]]
+            best_epoch, steps = int(state["best_epoch"]), int(state["steps"])
+            last, best, rng_state = state["last"], state["best"], state["rng"]
+            if not 1 <= best_epoch <= len(history):
+                raise ValueError(f"best epoch {best_epoch} of {len(history)}")
+            np.random.default_rng().bit_generator.state = rng_state  # a valid sampler state?
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise WdTrainError(f"{self.state_path}: cannot resume from it ({exc}); pass "
+                               "--overwrite to start the run again") from None
+        if state.get("identity") != self.identity:
+            raise WdTrainError(
+                f"{self.state_path}: the run was started on other data or another schedule "
+                f"({state.get('identity')} there, {self.identity} now); pass --overwrite to "
+                "start the run again")
+        import tensorflow as tf
+
+        try:
+            # The best epoch's weights (often the last's) and their dev predictions first, then
+            # the last epoch's model and optimizer, from which training goes on.
+            self._model_only.read(str(self.folder / best)).expect_partial()
+            best_weights = [w.copy() for w in self.model.get_weights()]
+            best_dev_predictions = predict_dev()
+            self._full.read(str(self.folder / last))
+        except (tf.errors.OpError, ValueError) as exc:
+            raise WdTrainError(f"{self.folder}: cannot read snapshot {last} or {best} "
+                               f"({getattr(exc, 'message', exc)}); pass --overwrite to start "
+                               "the run again") from None
+        if int(self.optimizer.iterations.numpy()) != steps:
+            raise WdTrainError(f"{self.folder}/{last}: optimizer at step "
+                               f"{int(self.optimizer.iterations.numpy())}, {STATE_FILE} says "
+                               f"{steps}; pass --overwrite to start the run again")
+        result = FitResult(history=history, best_epoch=best_epoch, best_weights=best_weights,
+                           best_dev_predictions=best_dev_predictions)
+        return ResumePoint(result, rng_state)

@@ -1,0 +1,207 @@
+"""One training run, start to finish: config → data → model → AdamWarmup → fit → evaluate →
+run directory. `train_run` is what `wd-train CONFIG` calls for a single run; tests and scripts
+can call it too.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from ..config import Config, config_to_yaml, require_same_config
+from ..data.batching import batches_per_epoch
+from ..data.dataset import EncodedData, Split, load_data
+from ..errors import WdTrainError
+from ..evaluation import Scores, conll_lines, evaluate, make_predict_function
+from ..files import write_csv_atomic, write_text_atomic
+from ..model.optimizer import build_optimizer
+from ..model.schedule import make_schedule
+from ..model.tagger import BackboneSpec, backbone_spec, build_tagger
+from ..run_dir import (
+    CONFIG_FILE,
+    DEV_PREDICTIONS_FILE,
+    HISTORY_FILE,
+    LR_FILE,
+    REPORT_FILE,
+    TENSORBOARD_FOLDER,
+    TEST_PREDICTIONS_FILE,
+    WEIGHTS_FILE,
+    RunMetrics,
+    SplitSize,
+    TaggerFile,
+    now_iso,
+    prepare_run_dir,
+    write_metrics,
+    write_tagger_file,
+)
+from .device import describe_device, package_versions, seed_everything
+from .loop import EpochRecord, FitResult, Progress, fit
+from .resume import ResumeStore, clear_resume_state, has_resume_state
+from .tensorboard import TensorBoardLog
+
+log = logging.getLogger(__name__)
+
+
+def _split_size(split: Split) -> SplitSize:
+    return SplitSize(path=str(split.path), sentences=len(split.sentences),
+                     words=split.num_words, windows=len(split.windows))
+
+
+def train_run(
+    config: Config,
+    *,
+    overwrite: bool = False,
+    resume: bool = False,
+    progress: Progress | None = None,
+    variant: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    config_file: str | None = None,
+) -> RunMetrics:
+    """Train, evaluate and write the run directory `config.output.dir`. Returns metrics.json.
+
+    `variant`, `overrides` and `config_file` (what made this config) are recorded in
+    metrics.json, so that the run directory alone says what it was. `resume`: continue an
+    interrupted run of the same config from its last finished epoch (a fresh start when there
+    is none)."""
+    started = time.perf_counter()
+    run_dir = prepare_run_dir(config.output.dir, overwrite)
+    resuming = resume and has_resume_state(run_dir)
+    if resuming:
+        require_same_config(run_dir, config, holds="an interrupted run",
+                            redo="start it again")
+    else:
+        clear_resume_state(run_dir)
+        write_text_atomic(run_dir / CONFIG_FILE, config_to_yaml(config))
+
+    data = load_data(config)
+    log.info(
+        f"data: train {len(data.train.sentences)} sentences / {len(data.train.windows)} windows, "
+        f"dev {len(data.dev.sentences)}, test {len(data.test.sentences) if data.test else 0}; "
+        f"{len(data.labels)} labels; lowercase={data.lowercase} ({data.lowercase_source})"
+    )
+    seed_everything(config.training.seed)
+    device = describe_device()
+    spec = backbone_spec(config.model, len(data.vocab))
+    if spec.token_num < len(data.vocab):
+        raise WdTrainError(
+            f"model.vocab: {data.vocab_path} has {len(data.vocab)} entries but the model has "
+            f"only {spec.token_num} token embeddings"
+        )
+    model = build_tagger(config.model, spec, len(data.labels))
+    total_steps = config.training.epochs * batches_per_epoch(
+        len(data.train.windows), config.training.batch_size
+    )
+    schedule = make_schedule(config.optimizer, total_steps)
+    optimizer = build_optimizer(config.optimizer, schedule, model.trainable_variables)
+    log.info(f"device: {device}; schedule: {schedule.name} lr={schedule.learning_rate:g} "
+             f"warmup={schedule.warmup_steps} decay={schedule.decay_steps} "
+             f"min_lr={schedule.min_lr:g}")
+
+    store = ResumeStore(run_dir, model, optimizer, identity={
+        "schedule": schedule.as_dict(), "train_windows": len(data.train.windows)})
+    start = None
+    if resuming:
+        predict = make_predict_function(model)
+        start = store.restore(
+            lambda: evaluate(predict, data.dev, data.labels, config.training.batch_size * 2)[1])
+        last = start.result.history[-1]
+        log.info(f"resuming after epoch {last.epoch} (step {last.steps}; best epoch so far "
+                 f"{start.result.best_epoch})")
+    tensorboard = TensorBoardLog(run_dir / TENSORBOARD_FOLDER,
+                                 first_step=start.result.history[-1].steps if start else 0)
+
+    def on_epoch_end(record: EpochRecord, so_far: FitResult, rng) -> None:
+        tensorboard.epoch_end(record)
+        store.save(so_far, rng)
+        log.info(
+            f"epoch {record.epoch}: loss {record.loss:.4f}  dev P {record.dev.precision:.4f} "
+            f"R {record.dev.recall:.4f} F1 {record.dev.f1:.4f}  lr {record.lr:.3g}  "
+            f"{record.tokens / max(record.train_seconds, 1e-9):.0f} tokens/s"
+        )
+
+    try:
+        result = fit(
+            model, optimizer, schedule, data,
+            epochs=config.training.epochs, batch_size=config.training.batch_size,
+            seed=config.training.seed, patience=config.training.patience,
+            loss_average=config.training.loss_average,
+            progress=tensorboard.wrap_progress(progress), on_epoch_end=on_epoch_end,
+            resume=start,
+        )
+    finally:
+        tensorboard.close()
+
+    model.set_weights(result.best_weights)
+    model.save_weights(str(run_dir / WEIGHTS_FILE))
+    predict = make_predict_function(model)
+    best = result.history[result.best_epoch - 1]
+    test_scores = test_predicted = None
+    if data.test is not None:
+        test_scores, test_predicted = evaluate(
+            predict, data.test, data.labels, config.training.batch_size * 2
+        )
+
+    _write_outputs(run_dir, config, data, spec, result, best, test_scores, test_predicted)
+    metrics = RunMetrics(
+        dev=best.dev,
+        test=test_scores,
+        best_epoch=result.best_epoch,
+        epochs_run=len(result.history),
+        stopped_early=result.stopped_early,
+        resumed_after_epoch=start.result.history[-1].epoch if start else None,
+        steps=int(optimizer.iterations.numpy()),
+        schedule=schedule,
+        seed=config.training.seed,
+        device=device,
+        versions=package_versions(),
+        train_seconds=round(result.train_seconds, 3),
+        train_tokens=result.train_tokens,
+        train_tokens_per_s=round(result.train_tokens / max(result.train_seconds, 1e-9), 1),
+        wall_seconds=round(time.perf_counter() - started, 3),
+        data={split.name: _split_size(split)
+              for split in (data.train, data.dev, data.test) if split is not None},
+        labels=data.labels,
+        lowercase=data.lowercase,
+        run_dir=str(run_dir),
+        variant=variant,
+        overrides=overrides or {},
+        config_file=config_file,
+        finished_at=now_iso(),
+    )
+    write_metrics(run_dir, metrics)  # last: marks the run as finished
+    return metrics
+
+
+def _write_outputs(run_dir: Path, config: Config, data: EncodedData, spec: BackboneSpec,
+                   result: FitResult, best: EpochRecord, test_scores: Scores | None,
+                   test_predicted: list[list[str]] | None) -> None:
+    write_csv_atomic(
+        run_dir / HISTORY_FILE,
+        ["epoch", "loss", "dev_precision", "dev_recall", "dev_f1", "lr", "steps",
+         "train_seconds"],
+        [[r.epoch, f"{r.loss:.6f}", f"{r.dev.precision:.6f}", f"{r.dev.recall:.6f}",
+          f"{r.dev.f1:.6f}", f"{r.lr:.8g}", r.steps, f"{r.train_seconds:.3f}"]
+         for r in result.history],
+    )
+    write_csv_atomic(run_dir / LR_FILE, ["step", "lr"],
+                     [[step, f"{lr:.8g}"] for step, lr in result.lr_trace])
+    report = f"dev (best epoch {result.best_epoch})\n{best.dev.report}"
+    if test_scores is not None:
+        report += f"\ntest\n{test_scores.report}"
+    write_text_atomic(run_dir / REPORT_FILE, report)
+    write_text_atomic(run_dir / DEV_PREDICTIONS_FILE,
+                      conll_lines(data.dev.sentences, result.best_dev_predictions))
+    if test_predicted is not None:
+        write_text_atomic(run_dir / TEST_PREDICTIONS_FILE,
+                          conll_lines(data.test.sentences, test_predicted))
+    write_tagger_file(run_dir, TaggerFile(
+        backbone=spec,
+        labels=data.labels,
+        head_dropout=config.model.head_dropout,
+        vocab=str(data.vocab_path),
+        lowercase=data.lowercase,
+        max_seq_len=config.data.max_seq_len,
+        weights=WEIGHTS_FILE,
+    ))

@@ -1,0 +1,89 @@
+"""Use a finished run: tag a CoNLL file with its best weights and, when the file carries gold
+tags, score it with seqeval. What `wd-train predict RUN_DIR FILE` calls.
+
+The file is read with the run's own data settings (format, tag column, scheme, encoding) and
+encoded with its vocab, casing and max_seq_len, so a file like the run's test set scores exactly
+as the run's test set did. A file with one column holds tokens only: it is tagged, not scored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from ..config import validate
+from ..data.dataset import read_settings
+from ..data.reader import Sentence, has_tag_column, read_conll, read_text
+from ..data.wordpieces import WordPieceAligner, encode_sentences, load_vocab
+from ..errors import WdTrainError
+from ..evaluation import Scores, conll_lines, score
+from ..run_dir import CONFIG_FILE, TAGGER_FILE, read_tagger_file
+
+
+@dataclass
+class Prediction:
+    input: Path
+    sentences: list[Sentence]
+    predicted: list[list[str]]
+    scores: Scores | None  # None when the file has no gold tags
+
+    def conll_lines(self) -> str:
+        """`word gold predicted` (conlleval's input) or `word predicted` without gold."""
+        return conll_lines(self.sentences, self.predicted, gold=self.scores is not None)
+
+    def as_dict(self) -> dict:
+        return {
+            "input": str(self.input),
+            "sentences": len(self.sentences),
+            "words": sum(len(s.tokens) for s in self.sentences),
+            "scored": self.scores is not None,
+            **(self.scores.model_dump() if self.scores is not None else {}),
+        }
+
+
+def _run_data_settings(run_dir: Path) -> dict:
+    config_path = run_dir / CONFIG_FILE
+    try:
+        raw = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise WdTrainError(f"{config_path}: cannot read the run's config ({exc})") from None
+    return read_settings(validate(raw, str(config_path)).data)
+
+
+def predict_file(run_dir: Path | str, input_path: Path | str, batch_size: int = 64) -> Prediction:
+    """Tag (and score, when it has gold tags) `input_path` with the finished run `run_dir`."""
+    from ..evaluation import make_predict_function, predict_tags
+    from .trained import load_trained
+
+    run_dir, input_path = Path(run_dir), Path(input_path)
+    tagger = read_tagger_file(run_dir)  # fails early, before TensorFlow, on a run that is not one
+    settings = _run_data_settings(run_dir)
+    vocab_path = Path(tagger.vocab)
+    if not vocab_path.exists():
+        raise WdTrainError(f"{run_dir}/{TAGGER_FILE}: vocab {vocab_path} not found (the run "
+                           "refers to its checkpoint's vocab.txt; restore it at that path)")
+    text = read_text(input_path, settings["encoding"])  # read once: sniffed, then parsed
+    scored = has_tag_column(text, input_path)
+    sentences = read_conll(input_path, **settings, tokens_only=not scored, text=text)
+    aligner = WordPieceAligner(load_vocab(vocab_path), tagger.lowercase, tagger.max_seq_len)
+    # Gold ids only mark which pieces are scored (each word's first), so any tag will do here;
+    # gold tags the model never saw are then simply missed in the scores, not an error.
+    placeholders = [Sentence(s.tokens, ["O"] * len(s.tokens), s.line) for s in sentences]
+    windows = encode_sentences(placeholders, aligner, {"O": 0})
+
+    model, tagger = load_trained(run_dir)
+    predicted = predict_tags(make_predict_function(model), windows, sentences, tagger.labels,
+                             batch_size)
+    scores = score([s.tags for s in sentences], predicted) if scored else None
+    return Prediction(input_path, sentences, predicted, scores)
+
+
+def scores_table(prediction: Prediction) -> str:
+    """seqeval's report for a scored file; a one-line count for a tokens-only one."""
+    words = sum(len(s.tokens) for s in prediction.sentences)
+    if prediction.scores is None:
+        return f"{prediction.input}: tagged {len(prediction.sentences)} sentences, {words} words"
+    return (f"{prediction.input}: {len(prediction.sentences)} sentences, {words} words, "
+            f"micro F1 {prediction.scores.f1:.4f}\n{prediction.scores.report}")

@@ -1,0 +1,24 @@
+"""A finished run's tagger, rebuilt from its run directory (model.json + weights.h5)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import WdTrainError
+from ..model.tagger import rebuild_tagger
+from ..run_dir import TaggerFile, read_tagger_file
+
+
+def load_trained(run_dir: Path | str) -> tuple[object, TaggerFile]:
+    """Rebuild a finished run's tagger with its best weights. Returns (model, model.json)."""
+    run_dir = Path(run_dir)
+    tagger = read_tagger_file(run_dir)
+    model = rebuild_tagger(tagger.backbone, len(tagger.labels), tagger.head_dropout)
+    weights = run_dir / tagger.weights
+    if not weights.exists():
+        raise WdTrainError(f"{weights}: weights file not found (an unfinished or damaged run)")
+    try:
+        model.load_weights(str(weights))
+    except (OSError, ValueError) as exc:
+        raise WdTrainError(f"{weights}: cannot load ({exc})") from None
+    return model, tagger

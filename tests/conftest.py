@@ -1,16 +1,27 @@
-"""Shared fixtures: a tiny vocab, tiny CoNLL files and config files written per test."""
+"""Shared fixtures: a tiny vocab, tiny CoNLL data sets and configs, a tiny Hugging Face BERT
+folder, a finished tiny run, and the command line (in process and as a real process).
+
+Helpers that tests call with arguments are fixtures returning the function, so no test imports
+from another test file; session-scoped fixtures hand out folders that no test may change.
+"""
 
 from __future__ import annotations
 
+import json
 import random
+import subprocess
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import yaml
 
 import wd_train  # noqa: F401  (sets TF_USE_LEGACY_KERAS before anything imports TensorFlow)
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
 
 PEOPLE = ["john smith", "mary jones", "peter blackburn", "anna schmidt", "li wei", "carlos diaz"]
 PLACES = ["london", "new york", "berlin", "paris", "tokyo", "sao paulo"]
@@ -21,18 +32,18 @@ FILLER = ["the", "said", "on", "monday", "in", "visited", "met", "with", "from",
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
-def tiny_vocab_tokens() -> list[str]:
+def _tiny_vocab_tokens() -> list[str]:
     words = sorted({w for phrase in PEOPLE + PLACES + ORGS for w in phrase.split()} | set(FILLER))
     pieces = ["##s", "##ing", "##ed", "x", "##x", "un", "##able"]
     return SPECIAL + words + pieces
 
 
-def write_vocab(path: Path) -> Path:
-    path.write_text("\n".join(tiny_vocab_tokens()) + "\n", encoding="utf-8")
+def _write_vocab(path: Path) -> Path:
+    path.write_text("\n".join(_tiny_vocab_tokens()) + "\n", encoding="utf-8")
     return path
 
 
-def make_sentences(count: int, seed: int, long_every: int = 0) -> list[list[tuple[str, str]]]:
+def _make_sentences(count: int, seed: int, long_every: int = 0) -> list[list[tuple[str, str]]]:
     """Template sentences with PER/LOC/ORG entities; every `long_every`-th one is very long."""
     rng = random.Random(seed)
     sentences = []
@@ -49,7 +60,7 @@ def make_sentences(count: int, seed: int, long_every: int = 0) -> list[list[tupl
     return sentences
 
 
-def write_conll(path: Path, sentences) -> Path:
+def _write_conll(path: Path, sentences) -> Path:
     lines = []
     for sentence in sentences:
         lines.extend(f"{token} {tag}" for token, tag in sentence)
@@ -58,17 +69,16 @@ def write_conll(path: Path, sentences) -> Path:
     return path
 
 
-@pytest.fixture
-def tiny_dataset(tmp_path: Path) -> dict[str, Path]:
+def _write_tiny_dataset(folder: Path) -> dict[str, Path]:
     return {
-        "train": write_conll(tmp_path / "train.conll", make_sentences(60, 1, long_every=15)),
-        "dev": write_conll(tmp_path / "dev.conll", make_sentences(20, 2, long_every=10)),
-        "test": write_conll(tmp_path / "test.conll", make_sentences(20, 3, long_every=10)),
-        "vocab": write_vocab(tmp_path / "vocab.txt"),
+        "train": _write_conll(folder / "train.conll", _make_sentences(60, 1, long_every=15)),
+        "dev": _write_conll(folder / "dev.conll", _make_sentences(20, 2, long_every=10)),
+        "test": _write_conll(folder / "test.conll", _make_sentences(20, 3, long_every=10)),
+        "vocab": _write_vocab(folder / "vocab.txt"),
     }
 
 
-def tiny_config_dict(dataset: dict[str, Path], out: Path, **sections) -> dict:
+def _tiny_config_dict(dataset: dict[str, Path], out: Path, **sections) -> dict:
     config = {
         "data": {"train": str(dataset["train"]), "dev": str(dataset["dev"]),
                  "test": str(dataset["test"]), "max_seq_len": 24},
@@ -83,6 +93,230 @@ def tiny_config_dict(dataset: dict[str, Path], out: Path, **sections) -> dict:
     return config
 
 
-def write_config(path: Path, config: dict) -> Path:
+def _write_config(path: Path, config: dict) -> Path:
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
+
+
+# --- a tiny Hugging Face BERT folder (config.json, model.safetensors, vocab.txt) -------------
+
+LAYERS, HIDDEN, HEADS, INTER, MAX_POS = 2, 32, 4, 64, 40
+_WORD_TEXT = (
+    "the a of and to in is was on at by for with from that this it he she they "
+    "quick brown fox jumps over lazy dog cat sat mat hello world angela merkel visited "
+    "paris berlin tuesday monday named entity recognition finds people places text "
+    "Paris Berlin Angela Merkel The Hello"
+)
+WORDS = _WORD_TEXT.split()
+SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+PUNCT = [".", ",", "!", "?", "'"]
+SUBWORDS = ["##s", "##ing", "##ed", "##er", "##ly"]
+
+
+def _hf_vocab() -> list[str]:
+    tokens = SPECIAL + PUNCT + SUBWORDS + WORDS
+    tokens += [f"[unused{i}]" for i in range(100 - len(tokens))]
+    assert len(tokens) == len(set(tokens)) == 100
+    return tokens
+
+
+def _hf_tensors(vocab_size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    def r(*shape: int) -> np.ndarray:
+        return rng.normal(0.0, 0.2, size=shape).astype(np.float32)
+
+    t = {
+        "embeddings.word_embeddings.weight": r(vocab_size, HIDDEN),
+        "embeddings.position_embeddings.weight": r(MAX_POS, HIDDEN),
+        "embeddings.token_type_embeddings.weight": r(2, HIDDEN),
+        "embeddings.LayerNorm.weight": 1.0 + r(HIDDEN),
+        "embeddings.LayerNorm.bias": r(HIDDEN),
+        "embeddings.position_ids": np.arange(MAX_POS, dtype=np.int64)[None, :],
+        "pooler.dense.weight": r(HIDDEN, HIDDEN),
+        "pooler.dense.bias": r(HIDDEN),
+    }
+    for i in range(LAYERS):
+        f = f"encoder.layer.{i}"
+        for part in ("query", "key", "value"):
+            t[f"{f}.attention.self.{part}.weight"] = r(HIDDEN, HIDDEN)
+            t[f"{f}.attention.self.{part}.bias"] = r(HIDDEN)
+        t[f"{f}.attention.output.dense.weight"] = r(HIDDEN, HIDDEN)
+        t[f"{f}.attention.output.dense.bias"] = r(HIDDEN)
+        t[f"{f}.attention.output.LayerNorm.weight"] = 1.0 + r(HIDDEN)
+        t[f"{f}.attention.output.LayerNorm.bias"] = r(HIDDEN)
+        t[f"{f}.intermediate.dense.weight"] = r(INTER, HIDDEN)
+        t[f"{f}.intermediate.dense.bias"] = r(INTER)
+        t[f"{f}.output.dense.weight"] = r(HIDDEN, INTER)
+        t[f"{f}.output.dense.bias"] = r(HIDDEN)
+        t[f"{f}.output.LayerNorm.weight"] = 1.0 + r(HIDDEN)
+        t[f"{f}.output.LayerNorm.bias"] = r(HIDDEN)
+    return t
+
+
+def _write_tiny_bert(
+    root: Path,
+    *,
+    prefix: str = "",
+    gamma_beta: bool = False,
+    do_lower_case: bool | None = True,
+    drop: tuple[str, ...] = (),
+    replace: dict[str, np.ndarray] | None = None,
+    config_overrides: dict | None = None,
+    vocab: list[str] | None = None,
+    seed: int = 0,
+) -> Path:
+    """Write a tiny HF-format BERT (config, safetensors, vocab, tokenizer config) into root."""
+    from safetensors.numpy import save_file
+
+    root.mkdir(parents=True, exist_ok=True)
+    vocab = _hf_vocab() if vocab is None else vocab
+    config = {
+        "architectures": ["BertModel"],
+        "model_type": "bert",
+        "attention_probs_dropout_prob": 0.1,
+        "hidden_act": "gelu",
+        "hidden_dropout_prob": 0.1,
+        "hidden_size": HIDDEN,
+        "initializer_range": 0.02,
+        "intermediate_size": INTER,
+        "layer_norm_eps": 1e-12,
+        "max_position_embeddings": MAX_POS,
+        "num_attention_heads": HEADS,
+        "num_hidden_layers": LAYERS,
+        "pad_token_id": 0,
+        "position_embedding_type": "absolute",
+        "type_vocab_size": 2,
+        "vocab_size": len(vocab),
+    }
+    config.update(config_overrides or {})
+    (root / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    (root / "vocab.txt").write_text("".join(f"{t}\n" for t in vocab), encoding="utf-8")
+    if do_lower_case is not None:
+        (root / "tokenizer_config.json").write_text(
+            json.dumps({"do_lower_case": do_lower_case, "tokenizer_class": "BertTokenizer"}),
+            encoding="utf-8",
+        )
+    tensors = _hf_tensors(len(vocab), np.random.default_rng(seed))
+    tensors.update(replace or {})
+    out = {}
+    for name, value in tensors.items():
+        if name in drop:
+            continue
+        if gamma_beta and ".LayerNorm." in name:
+            name = name.replace(".weight", ".gamma").replace(".bias", ".beta")
+        out[prefix + name] = value
+    save_file(out, str(root / "model.safetensors"))
+    return root
+
+
+
+
+# --- fixtures --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tiny_dataset(tmp_path: Path) -> dict[str, Path]:
+    """train/dev/test CoNLL files and a vocab in this test's folder."""
+    return _write_tiny_dataset(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def write_tiny_dataset():
+    return _write_tiny_dataset
+
+
+@pytest.fixture(scope="session")
+def tiny_vocab_tokens():
+    return _tiny_vocab_tokens
+
+
+@pytest.fixture(scope="session")
+def write_vocab():
+    return _write_vocab
+
+
+@pytest.fixture(scope="session")
+def make_sentences():
+    return _make_sentences
+
+
+@pytest.fixture(scope="session")
+def write_conll():
+    return _write_conll
+
+
+@pytest.fixture(scope="session")
+def tiny_config_dict():
+    return _tiny_config_dict
+
+
+@pytest.fixture(scope="session")
+def write_config():
+    return _write_config
+
+
+@pytest.fixture(scope="session")
+def hf_bert():
+    """Writes tiny HF BERT folders: `hf_bert.write(root, …)`; its shape as attributes."""
+    return SimpleNamespace(write=_write_tiny_bert, vocab=_hf_vocab, layers=LAYERS,
+                           hidden=HIDDEN, heads=HEADS, inter=INTER, max_pos=MAX_POS)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The workplace's shared data sets (CoNLL-2003, zh-time); tests skip where absent."""
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory):
+    """A finished 3-epoch run of the tiny model: (metrics.json as a dict, run dir, its data,
+    its folder). Shared by many tests: none may change it."""
+    from wd_train.config import load_config
+    from wd_train.training.run import train_run
+
+    tmp = tmp_path_factory.mktemp("finished")
+    dataset = _write_tiny_dataset(tmp)
+    path = _write_config(tmp / "run.yaml",
+                         _tiny_config_dict(dataset, tmp / "run", training={"epochs": 3}))
+    metrics = train_run(load_config(path)[0]).model_dump(mode="json")
+    return metrics, tmp / "run", dataset, tmp
+
+
+def _run_cli(*args, cwd=None, timeout=600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "wd_train.cli", *map(str, args)],
+                          capture_output=True, text=True, check=False, cwd=cwd, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def wd_process():
+    """`wd-train ARGS…` as a real process: (returncode, stdout, stderr) as users and CI see."""
+    return _run_cli
+
+
+@pytest.fixture(scope="session")
+def wd_invoke():
+    """`wd-train ARGS…` in this process (typer's runner; stderr kept apart)."""
+    from typer.testing import CliRunner
+
+    from wd_train.cli import app
+
+    def invoke(*args):
+        return CliRunner().invoke(app, [*map(str, args)])
+
+    return invoke
+
+
+@pytest.fixture(scope="session")
+def train_tiny():
+    """Train the tiny model on `dataset` into `folder/name`: (metrics.json as a dict, run dir)."""
+    from wd_train.config import load_config
+    from wd_train.training.run import train_run
+
+    def train(folder: Path, dataset: dict[str, Path], name: str = "run", overrides=(),
+              **sections) -> tuple[dict, Path]:
+        path = _write_config(folder / f"{name}.yaml",
+                             _tiny_config_dict(dataset, folder / name, **sections))
+        config, _ = load_config(path, list(overrides))
+        return train_run(config).model_dump(mode="json"), folder / name
+
+    return train

@@ -7,21 +7,11 @@ from pathlib import Path
 
 import yaml
 
-from .conftest import tiny_config_dict, write_config
-
-WD_TRAIN = [sys.executable, "-m", "wd_train.cli"]
-
-
-def wd(*args, cwd=None):
-    return subprocess.run([*WD_TRAIN, *map(str, args)], capture_output=True, text=True,
-                          check=False,
-                          cwd=cwd, timeout=600)
-
 
 def test_help_does_not_import_tensorflow():
     code = ("import sys\nfrom wd_train.cli import main\ntry:\n    main(['--help'])\n"
             "except SystemExit:\n    pass\n"
-            "heavy = [m for m in ('tensorflow', 'keras_bert', 'matplotlib', 'seqeval') "
+            "heavy = [m for m in ('tensorflow', 'keras_bert', 'matplotlib', 'seqeval', 'scipy') "
             "if m in sys.modules]\nprint('HEAVY', heavy)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=False)
@@ -29,11 +19,11 @@ def test_help_does_not_import_tensorflow():
     assert "import-hf" in result.stdout and "train" in result.stdout
 
 
-def test_bad_config_is_one_line_and_exit_2(tmp_path, tiny_dataset):
+def test_bad_config_is_one_line_and_exit_2(tiny_config_dict, write_config, wd_process, tmp_path, tiny_dataset):
     config = tiny_config_dict(tiny_dataset, tmp_path / "out")
     config["optimizer"]["learning_rat"] = 1e-4
     path = write_config(tmp_path / "c.yaml", config)
-    result = wd(path)
+    result = wd_process(path)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -42,30 +32,30 @@ def test_bad_config_is_one_line_and_exit_2(tmp_path, tiny_dataset):
     assert not (tmp_path / "out").exists()
 
 
-def test_bad_data_line_is_reported_with_file_and_line(tmp_path, tiny_dataset):
+def test_bad_data_line_is_reported_with_file_and_line(tiny_config_dict, write_config, wd_process, tmp_path, tiny_dataset):
     broken = tmp_path / "broken.conll"
     broken.write_text("EU B-ORG\nrejects\n", encoding="utf-8")
     config = tiny_config_dict({**tiny_dataset, "train": broken}, tmp_path / "out")
-    result = wd(write_config(tmp_path / "c.yaml", config))
+    result = wd_process(write_config(tmp_path / "c.yaml", config))
     assert result.returncode == 2
     assert f"{broken}:2: expected at least 2 columns" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out" / "metrics.json").exists()
 
 
-def test_set_override_and_missing_config(tmp_path, tiny_dataset):
+def test_set_override_and_missing_config(tiny_config_dict, write_config, wd_process, tmp_path, tiny_dataset):
     path = write_config(tmp_path / "c.yaml", tiny_config_dict(tiny_dataset, tmp_path / "o"))
-    result = wd(path, "--set", "training.epochs=0")
+    result = wd_process(path, "--set", "training.epochs=0")
     assert result.returncode == 2 and "training.epochs" in result.stderr
-    result = wd(tmp_path / "missing.yaml")
+    result = wd_process(tmp_path / "missing.yaml")
     assert result.returncode == 2 and "config file not found" in result.stderr
 
 
-def test_json_output_output_dir_and_overwrite(tmp_path, tiny_dataset):
+def test_json_output_output_dir_and_overwrite(tiny_config_dict, write_config, wd_process, tmp_path, tiny_dataset):
     config = tiny_config_dict(tiny_dataset, tmp_path / "ignored", training={"epochs": 1})
     path = write_config(tmp_path / "c.yaml", config)
     out = tmp_path / "chosen"
-    result = wd(path, "--output-dir", out, "--json", "--set", "data.limit=20")
+    result = wd_process(path, "--output-dir", out, "--json", "--set", "data.limit=20")
     assert result.returncode == 0, result.stderr
     metrics = json.loads(result.stdout)  # stdout holds exactly one JSON object
     assert metrics["run_dir"] == str(out.resolve())
@@ -73,16 +63,16 @@ def test_json_output_output_dir_and_overwrite(tmp_path, tiny_dataset):
     resolved = yaml.safe_load((out / "config.yaml").read_text())
     assert resolved["data"]["limit"] == 20
     assert Path(resolved["output"]["dir"]) == out.resolve()
-    again = wd(path, "--output-dir", out, "--quiet")
+    again = wd_process(path, "--output-dir", out, "--quiet")
     assert again.returncode == 2 and "already holds a finished run" in again.stderr
-    replaced = wd(path, "--output-dir", out, "--quiet", "--overwrite", "--set", "data.limit=10")
+    replaced = wd_process(path, "--output-dir", out, "--quiet", "--overwrite", "--set", "data.limit=10")
     assert replaced.returncode == 0, replaced.stderr
     assert "micro" in replaced.stdout  # the F1 table
     assert json.loads((out / "metrics.json").read_text())["data"]["train"]["sentences"] == 10
 
 
-def test_resume_and_overwrite_exclude_each_other(tmp_path, tiny_dataset):
+def test_resume_and_overwrite_exclude_each_other(tiny_config_dict, write_config, wd_process, tmp_path, tiny_dataset):
     path = write_config(tmp_path / "c.yaml", tiny_config_dict(tiny_dataset, tmp_path / "out"))
-    result = wd(path, "--resume", "--overwrite")
+    result = wd_process(path, "--resume", "--overwrite")
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert "--resume and --overwrite" in result.stderr

@@ -3,17 +3,23 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
-from wd_train.compare import plan_cells
-from wd_train.config import load_config
+from wd_train.config import config_to_yaml, load_config, validate
+from wd_train.experiments.comparison import plan_cells
 
-CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = ROOT / "configs"
 
 
 @pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.name)
-def test_shipped_config_validates(path):
+def test_shipped_config_validates_and_round_trips(path):
     config, _ = load_config(path)
-    assert config.data.train is not None
+    # a run saves its config as config.yaml; --resume and reuse read it back as the same config
+    assert validate(yaml.safe_load(config_to_yaml(config)), "saved") == config
+    for data_file in (config.data.train, config.data.dev, config.data.test):
+        if data_file is not None and ROOT in data_file.parents:  # the project's own data
+            assert data_file.is_file(), data_file
 
 
 def test_conll_compare_cells_are_the_benchmark_runs():

@@ -101,12 +101,13 @@ def train_run(
 
     store = ResumeStore(run_dir, model, optimizer, identity={
         "schedule": schedule.as_dict(), "train_windows": len(data.train.windows)})
-    start = None
+    start = resumed_after = None
     if resuming:
         predict = make_predict_function(model)
         start = store.restore(
             lambda: evaluate(predict, data.dev, data.labels, config.training.batch_size * 2)[1])
         last = start.result.history[-1]
+        resumed_after = last.epoch  # `fit` goes on appending to start.result
         log.info(f"resuming after epoch {last.epoch} (step {last.steps}; best epoch so far "
                  f"{start.result.best_epoch})")
     tensorboard = TensorBoardLog(run_dir / TENSORBOARD_FOLDER,
@@ -150,7 +151,7 @@ def train_run(
         best_epoch=result.best_epoch,
         epochs_run=len(result.history),
         stopped_early=result.stopped_early,
-        resumed_after_epoch=start.result.history[-1].epoch if start else None,
+        resumed_after_epoch=resumed_after,
         steps=int(optimizer.iterations.numpy()),
         schedule=schedule,
         seed=config.training.seed,

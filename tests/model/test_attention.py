@@ -30,7 +30,7 @@ def outputs(model, training):
 def test_attention_dropout_acts_only_while_training_and_only_where_set():
     import tensorflow as tf
 
-    from wd_train.attention import set_attention_dropout
+    from wd_train.model.attention import set_attention_dropout
 
     tf.keras.utils.set_random_seed(3)
     plain, dropped = tiny_bert(), tiny_bert()

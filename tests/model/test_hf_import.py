@@ -10,21 +10,9 @@ import numpy as np
 import pytest
 
 import wd_train  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow is imported)
-from wd_train import hf_import
 from wd_train.errors import WdTrainError
-from wd_train.hf_import import check_conversion, import_hf, numpy_bert_forward
+from wd_train.model.hf_import import check_conversion, convert, import_hf, numpy_bert_forward
 
-LAYERS, HIDDEN, HEADS, INTER, MAX_POS = 2, 32, 4, 64, 40
-_WORD_TEXT = (
-    "the a of and to in is was on at by for with from that this it he she they "
-    "quick brown fox jumps over lazy dog cat sat mat hello world angela merkel visited "
-    "paris berlin tuesday monday named entity recognition finds people places text "
-    "Paris Berlin Angela Merkel The Hello"
-)
-WORDS = _WORD_TEXT.split()
-SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-PUNCT = [".", ",", "!", "?", "'"]
-SUBWORDS = ["##s", "##ing", "##ed", "##er", "##ly"]
 SENTENCES = [
     "The quick brown fox jumps over the lazy dog.",
     "Angela Merkel visited Paris on Tuesday!",
@@ -33,104 +21,9 @@ SENTENCES = [
 ]
 
 
-def _vocab() -> list[str]:
-    tokens = SPECIAL + PUNCT + SUBWORDS + WORDS
-    tokens += [f"[unused{i}]" for i in range(100 - len(tokens))]
-    assert len(tokens) == len(set(tokens)) == 100
-    return tokens
-
-
-def _hf_tensors(vocab_size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    def r(*shape: int) -> np.ndarray:
-        return rng.normal(0.0, 0.2, size=shape).astype(np.float32)
-
-    t = {
-        "embeddings.word_embeddings.weight": r(vocab_size, HIDDEN),
-        "embeddings.position_embeddings.weight": r(MAX_POS, HIDDEN),
-        "embeddings.token_type_embeddings.weight": r(2, HIDDEN),
-        "embeddings.LayerNorm.weight": 1.0 + r(HIDDEN),
-        "embeddings.LayerNorm.bias": r(HIDDEN),
-        "embeddings.position_ids": np.arange(MAX_POS, dtype=np.int64)[None, :],
-        "pooler.dense.weight": r(HIDDEN, HIDDEN),
-        "pooler.dense.bias": r(HIDDEN),
-    }
-    for i in range(LAYERS):
-        f = f"encoder.layer.{i}"
-        for part in ("query", "key", "value"):
-            t[f"{f}.attention.self.{part}.weight"] = r(HIDDEN, HIDDEN)
-            t[f"{f}.attention.self.{part}.bias"] = r(HIDDEN)
-        t[f"{f}.attention.output.dense.weight"] = r(HIDDEN, HIDDEN)
-        t[f"{f}.attention.output.dense.bias"] = r(HIDDEN)
-        t[f"{f}.attention.output.LayerNorm.weight"] = 1.0 + r(HIDDEN)
-        t[f"{f}.attention.output.LayerNorm.bias"] = r(HIDDEN)
-        t[f"{f}.intermediate.dense.weight"] = r(INTER, HIDDEN)
-        t[f"{f}.intermediate.dense.bias"] = r(INTER)
-        t[f"{f}.output.dense.weight"] = r(HIDDEN, INTER)
-        t[f"{f}.output.dense.bias"] = r(HIDDEN)
-        t[f"{f}.output.LayerNorm.weight"] = 1.0 + r(HIDDEN)
-        t[f"{f}.output.LayerNorm.bias"] = r(HIDDEN)
-    return t
-
-
-def write_tiny_bert(
-    root: Path,
-    *,
-    prefix: str = "",
-    gamma_beta: bool = False,
-    do_lower_case: bool | None = True,
-    drop: tuple[str, ...] = (),
-    replace: dict[str, np.ndarray] | None = None,
-    config_overrides: dict | None = None,
-    vocab: list[str] | None = None,
-    seed: int = 0,
-) -> Path:
-    """Write a tiny HF-format BERT (config, safetensors, vocab, tokenizer config) into root."""
-    from safetensors.numpy import save_file
-
-    root.mkdir(parents=True, exist_ok=True)
-    vocab = _vocab() if vocab is None else vocab
-    config = {
-        "architectures": ["BertModel"],
-        "model_type": "bert",
-        "attention_probs_dropout_prob": 0.1,
-        "hidden_act": "gelu",
-        "hidden_dropout_prob": 0.1,
-        "hidden_size": HIDDEN,
-        "initializer_range": 0.02,
-        "intermediate_size": INTER,
-        "layer_norm_eps": 1e-12,
-        "max_position_embeddings": MAX_POS,
-        "num_attention_heads": HEADS,
-        "num_hidden_layers": LAYERS,
-        "pad_token_id": 0,
-        "position_embedding_type": "absolute",
-        "type_vocab_size": 2,
-        "vocab_size": len(vocab),
-    }
-    config.update(config_overrides or {})
-    (root / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
-    (root / "vocab.txt").write_text("".join(f"{t}\n" for t in vocab), encoding="utf-8")
-    if do_lower_case is not None:
-        (root / "tokenizer_config.json").write_text(
-            json.dumps({"do_lower_case": do_lower_case, "tokenizer_class": "BertTokenizer"}),
-            encoding="utf-8",
-        )
-    tensors = _hf_tensors(len(vocab), np.random.default_rng(seed))
-    tensors.update(replace or {})
-    out = {}
-    for name, value in tensors.items():
-        if name in drop:
-            continue
-        if gamma_beta and ".LayerNorm." in name:
-            name = name.replace(".weight", ".gamma").replace(".bias", ".beta")
-        out[prefix + name] = value
-    save_file(out, str(root / "model.safetensors"))
-    return root
-
-
 @pytest.fixture
-def tiny_bert(tmp_path: Path) -> Path:
-    return write_tiny_bert(tmp_path / "hf")
+def tiny_bert(hf_bert, tmp_path: Path) -> Path:
+    return hf_bert.write(tmp_path / "hf")
 
 
 def _leftovers(parent: Path) -> list[str]:
@@ -152,7 +45,7 @@ def _load_keras_bert(dst: Path):
 # --- happy path --------------------------------------------------------------------------------
 
 
-def test_import_tiny_loads_in_keras_bert_and_matches_numpy(tiny_bert: Path, tmp_path: Path):
+def test_import_tiny_loads_in_keras_bert_and_matches_numpy(hf_bert, tiny_bert: Path, tmp_path: Path):
     dst = tmp_path / "out" / "google"
     report = import_hf(tiny_bert, dst)
 
@@ -167,7 +60,7 @@ def test_import_tiny_loads_in_keras_bert_and_matches_numpy(tiny_bert: Path, tmp_
     assert _leftovers(dst.parent) == []
     assert report.unused == ["embeddings.position_ids"]
     assert "pooler.dense.weight" in report.used
-    assert report.num_tensors == len(report.used) + len(report.unused) == 6 + 2 + 16 * LAYERS
+    assert report.num_tensors == len(report.used) + len(report.unused) == 6 + 2 + 16 * hf_bert.layers
     assert report.lowercase is True
     assert report.lowercase_source == "tokenizer_config.json do_lower_case"
 
@@ -186,7 +79,7 @@ def test_import_tiny_loads_in_keras_bert_and_matches_numpy(tiny_bert: Path, tmp_
         "type_vocab_size",
         "vocab_size",
     }
-    assert config["hidden_size"] == HIDDEN and config["num_hidden_layers"] == LAYERS
+    assert config["hidden_size"] == hf_bert.hidden and config["num_hidden_layers"] == hf_bert.layers
     meta = json.loads((dst / "wd_train.json").read_text())
     assert meta["lowercase"] is True
     assert meta["format"] == "hf-bert"
@@ -195,7 +88,7 @@ def test_import_tiny_loads_in_keras_bert_and_matches_numpy(tiny_bert: Path, tmp_
     assert (dst / "vocab.txt").read_bytes() == (tiny_bert / "vocab.txt").read_bytes()
 
     model = _load_keras_bert(dst)
-    assert model.output_shape == (None, None, HIDDEN)
+    assert model.output_shape == (None, None, hf_bert.hidden)
 
     result = check_conversion(tiny_bert, dst, SENTENCES)
     assert result["sentences"] == len(SENTENCES)
@@ -205,7 +98,7 @@ def test_import_tiny_loads_in_keras_bert_and_matches_numpy(tiny_bert: Path, tmp_
     assert result["max_abs_diff"] < result["max_abs_diff_exact_gelu"] < 0.5
 
 
-def test_checkpoint_variable_names_and_transposes(tiny_bert: Path, tmp_path: Path):
+def test_checkpoint_variable_names_and_transposes(hf_bert, tiny_bert: Path, tmp_path: Path):
     import tensorflow as tf
     from safetensors.numpy import load_file
 
@@ -222,7 +115,7 @@ def test_checkpoint_variable_names_and_transposes(tiny_bert: Path, tmp_path: Pat
         "bert/pooler/dense/kernel",
         "bert/pooler/dense/bias",
     }
-    for i in range(LAYERS):
+    for i in range(hf_bert.layers):
         g = f"bert/encoder/layer_{i}"
         for dense in (
             "attention/self/query",
@@ -239,7 +132,7 @@ def test_checkpoint_variable_names_and_transposes(tiny_bert: Path, tmp_path: Pat
 
     hf = load_file(str(tiny_bert / "model.safetensors"))
     kernel = tf.train.load_variable(ckpt, "bert/encoder/layer_1/intermediate/dense/kernel")
-    assert kernel.shape == (HIDDEN, INTER)
+    assert kernel.shape == (hf_bert.hidden, hf_bert.inter)
     np.testing.assert_array_equal(kernel, hf["encoder.layer.1.intermediate.dense.weight"].T)
     np.testing.assert_array_equal(
         tf.train.load_variable(ckpt, "bert/embeddings/word_embeddings"),
@@ -247,16 +140,16 @@ def test_checkpoint_variable_names_and_transposes(tiny_bert: Path, tmp_path: Pat
     )
 
 
-def test_bert_prefix_and_gamma_beta_names(tmp_path: Path):
-    src = write_tiny_bert(tmp_path / "hf", prefix="bert.", gamma_beta=True)
+def test_bert_prefix_and_gamma_beta_names(hf_bert, tmp_path: Path):
+    src = hf_bert.write(tmp_path / "hf", prefix="bert.", gamma_beta=True)
     report = import_hf(src, tmp_path / "google")
     assert report.unused == ["bert.embeddings.position_ids"]
     assert "bert.embeddings.LayerNorm.gamma" in report.used
     assert check_conversion(src, tmp_path / "google", SENTENCES[:2])["max_abs_diff"] <= 1e-4
 
 
-def test_without_pooler_and_with_extra_heads(tmp_path: Path):
-    src = write_tiny_bert(
+def test_without_pooler_and_with_extra_heads(hf_bert, tmp_path: Path):
+    src = hf_bert.write(
         tmp_path / "hf",
         prefix="bert.",
         drop=("pooler.dense.weight", "pooler.dense.bias"),
@@ -274,7 +167,7 @@ def test_without_pooler_and_with_extra_heads(tmp_path: Path):
     _load_keras_bert(tmp_path / "google")
 
 
-def test_numpy_reference_ignores_padding(tiny_bert: Path):
+def test_numpy_reference_ignores_padding(hf_bert, tiny_bert: Path):
     from safetensors.numpy import load_file
 
     weights = load_file(str(tiny_bert / "model.safetensors"))
@@ -288,16 +181,16 @@ def test_numpy_reference_ignores_padding(tiny_bert: Path):
         long = numpy_bert_forward(
             weights, config, padded, np.zeros_like(padded), gelu=gelu, layer_norm_eps=eps
         )
-        assert short.shape == (1, 5, HIDDEN)
+        assert short.shape == (1, 5, hf_bert.hidden)
         np.testing.assert_allclose(long[:, :5], short, atol=1e-6)
 
 
 # --- errors ------------------------------------------------------------------------------------
 
 
-def test_missing_tensor_names_it(tmp_path: Path):
+def test_missing_tensor_names_it(hf_bert, tmp_path: Path):
     name = "encoder.layer.1.output.dense.weight"
-    src = write_tiny_bert(tmp_path / "hf", drop=(name,))
+    src = hf_bert.write(tmp_path / "hf", drop=(name,))
     dst = tmp_path / "google"
     with pytest.raises(WdTrainError, match=rf"model\.safetensors: missing tensor {name}$"):
         import_hf(src, dst)
@@ -305,21 +198,21 @@ def test_missing_tensor_names_it(tmp_path: Path):
     assert _leftovers(tmp_path) == []
 
 
-def test_half_a_pooler_is_a_missing_tensor(tmp_path: Path):
-    src = write_tiny_bert(tmp_path / "hf", drop=("pooler.dense.bias",))
+def test_half_a_pooler_is_a_missing_tensor(hf_bert, tmp_path: Path):
+    src = hf_bert.write(tmp_path / "hf", drop=("pooler.dense.bias",))
     with pytest.raises(WdTrainError, match=r"missing tensor pooler\.dense\.bias"):
         import_hf(src, tmp_path / "google")
 
 
-def test_misshaped_tensor_names_it_with_shapes(tmp_path: Path):
+def test_misshaped_tensor_names_it_with_shapes(hf_bert, tmp_path: Path):
     name = "encoder.layer.0.intermediate.dense.weight"
-    src = write_tiny_bert(tmp_path / "hf", replace={name: np.zeros((48, HIDDEN), dtype=np.float32)})
+    src = hf_bert.write(tmp_path / "hf", replace={name: np.zeros((48, hf_bert.hidden), dtype=np.float32)})
     dst = tmp_path / "google"
     with pytest.raises(WdTrainError) as info:
         import_hf(src, dst)
     message = str(info.value)
     assert name in message
-    assert f"({INTER}, {HIDDEN})" in message and f"(48, {HIDDEN})" in message
+    assert f"({hf_bert.inter}, {hf_bert.hidden})" in message and f"(48, {hf_bert.hidden})" in message
     assert not dst.exists()
     assert _leftovers(tmp_path) == []
 
@@ -364,7 +257,7 @@ def test_failed_write_leaves_old_dst_and_no_temp(
         (Path(prefix).parent / "partial").write_text("half")
         raise OSError("disk full")
 
-    monkeypatch.setattr(hf_import, "_write_checkpoint", boom)
+    monkeypatch.setattr(convert, "_write_checkpoint", boom)
     with pytest.raises(OSError, match="disk full"):
         import_hf(tiny_bert, dst, overwrite=True)
     assert {p.name: p.read_bytes() for p in dst.iterdir()} == before
@@ -377,16 +270,16 @@ def test_failed_write_leaves_old_dst_and_no_temp(
     assert _leftovers(tmp_path) == []
 
 
-def test_non_gelu_activation_is_refused(tmp_path: Path):
-    src = write_tiny_bert(tmp_path / "hf", config_overrides={"hidden_act": "relu"})
+def test_non_gelu_activation_is_refused(hf_bert, tmp_path: Path):
+    src = hf_bert.write(tmp_path / "hf", config_overrides={"hidden_act": "relu"})
     with pytest.raises(WdTrainError, match="hidden_act 'relu'"):
         import_hf(src, tmp_path / "google")
 
 
-def test_repeated_vocab_token_is_refused(tmp_path: Path):
-    vocab = _vocab()
+def test_repeated_vocab_token_is_refused(hf_bert, tmp_path: Path):
+    vocab = hf_bert.vocab()
     vocab[50] = vocab[40]
-    src = write_tiny_bert(tmp_path / "hf", vocab=vocab)
+    src = hf_bert.write(tmp_path / "hf", vocab=vocab)
     with pytest.raises(WdTrainError, match="line 51"):
         import_hf(src, tmp_path / "google")
 
@@ -394,24 +287,24 @@ def test_repeated_vocab_token_is_refused(tmp_path: Path):
 # --- casing ------------------------------------------------------------------------------------
 
 
-def test_do_lower_case_false_is_recorded(tmp_path: Path):
-    src = write_tiny_bert(tmp_path / "hf", do_lower_case=False)
+def test_do_lower_case_false_is_recorded(hf_bert, tmp_path: Path):
+    src = hf_bert.write(tmp_path / "hf", do_lower_case=False)
     report = import_hf(src, tmp_path / "google")
     assert report.lowercase is False
     assert report.lowercase_source == "tokenizer_config.json do_lower_case"
     assert json.loads((tmp_path / "google" / "wd_train.json").read_text())["lowercase"] is False
 
 
-def test_lowercase_parameter_wins(tmp_path: Path):
-    src = write_tiny_bert(tmp_path / "hf", do_lower_case=False)
+def test_lowercase_parameter_wins(hf_bert, tmp_path: Path):
+    src = hf_bert.write(tmp_path / "hf", do_lower_case=False)
     report = import_hf(src, tmp_path / "google", lowercase=True)
     assert report.lowercase is True
     assert report.lowercase_source == "parameter"
     assert json.loads((tmp_path / "google" / "wd_train.json").read_text())["lowercase"] is True
 
 
-def test_no_tokenizer_config_defaults_to_lowercase(tmp_path: Path):
-    src = write_tiny_bert(tmp_path / "hf", do_lower_case=None)
+def test_no_tokenizer_config_defaults_to_lowercase(hf_bert, tmp_path: Path):
+    src = hf_bert.write(tmp_path / "hf", do_lower_case=None)
     report = import_hf(src, tmp_path / "google")
     assert report.lowercase is True
     assert report.lowercase_source == "default"

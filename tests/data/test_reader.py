@@ -2,11 +2,9 @@ from pathlib import Path
 
 import pytest
 
+from wd_train.data.reader import check_labels_known, read_conll
+from wd_train.data.tags import iob1_to_iob2, tag_problem
 from wd_train.errors import WdTrainError
-from wd_train.reader import check_labels_known, read_conll
-from wd_train.tags import iob1_to_iob2, tag_problem
-
-from .conftest import SHARED_DATA
 
 
 def write(tmp_path: Path, text: str, name: str = "f.conll", encoding="utf-8") -> Path:
@@ -76,9 +74,10 @@ def test_iob1_converted_to_iob2(tmp_path):
     assert tag_problem("I-PER", "iob1") is None
 
 
-@pytest.mark.skipif(not (SHARED_DATA / "zh-time").exists(), reason="shared data not here")
-def test_chinese_one_character_per_line():
-    sentences = read_conll(SHARED_DATA / "zh-time" / "time.train", limit=50)
+def test_chinese_one_character_per_line(shared_data):
+    if not (shared_data / "zh-time").exists():
+        pytest.skip("shared data not here")
+    sentences = read_conll(shared_data / "zh-time" / "time.train", limit=50)
     assert len(sentences) == 50
     assert all(len(token) == 1 for s in sentences for token in s.tokens)
     assert any(tag == "B-TIME" for s in sentences for tag in s.tags)
@@ -92,7 +91,7 @@ def test_chars_format_checks_one_character_per_token(tmp_path):
 
 
 def test_tokens_only_files_and_tag_column_detection(tmp_path):
-    from wd_train.reader import has_tag_column
+    from wd_train.data.reader import has_tag_column
 
     tokens = tmp_path / "tokens.txt"
     tokens.write_text("-DOCSTART-\n\nEU\nrejects\n\nPeter\n")

@@ -1,7 +1,7 @@
 import numpy as np
 
-from wd_train.align import IGNORE, Window
-from wd_train.batching import batch_indices, pad_batch
+from wd_train.data.batching import batch_indices, batches_per_epoch, pad_batch
+from wd_train.data.wordpieces import IGNORE, Window
 
 
 def test_batches_cover_everything_once_and_follow_the_seed():
@@ -34,3 +34,9 @@ def test_pad_batch_pads_to_longest_member():
 def test_evaluation_order_is_sorted_without_rng():
     batches = batch_indices([5, 1, 3], 2, None)
     assert [b.tolist() for b in batches] == [[1, 2], [0]]
+
+
+def test_batches_per_epoch_matches_the_sampler():
+    for count, size in [(1, 32), (100, 32), (1600, 32), (1601, 32), (5000, 7)]:
+        batches = batch_indices(np.ones(count), size, np.random.default_rng(0))
+        assert batches_per_epoch(count, size) == len(batches)

@@ -7,19 +7,31 @@ import pytest
 import yaml
 
 from wd_train.errors import WdTrainError
-from wd_train.summary import build_summary, group_records, report, summary_markdown
+from wd_train.evaluation import Scores
+from wd_train.experiments.grouping import group_results
+from wd_train.experiments.report import report
+from wd_train.experiments.results import ResultLine
+from wd_train.experiments.summary import build_summary, summary_markdown
+
+
+def scores(f1: float) -> Scores:
+    return Scores(precision=f1, recall=f1, f1=f1, per_type={})
 
 
 def record(tmp_path, name, seed, test_f1, dev_f1=0.5, variant=None, overrides=None,
-           config=None):
+           config=None) -> ResultLine:
     run_dir = tmp_path / name
     run_dir.mkdir(exist_ok=True)
     if config is not None:
         (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
-    return {"variant": variant, "seed": seed, "overrides": overrides or {},
-            "dev": {"f1": dev_f1}, "test": {"f1": test_f1}, "best_epoch": 2,
-            "train_seconds": 10.0, "wall_seconds": 12.0, "run_dir": str(run_dir),
-            "config": "/x/sweep.yaml"}
+    return ResultLine(variant=variant, seed=seed, overrides=overrides or {},
+                      dev=scores(dev_f1), test=scores(test_f1), best_epoch=2,
+                      train_seconds=10.0, wall_seconds=12.0, run_dir=str(run_dir),
+                      config="/x/sweep.yaml")
+
+
+def as_dict(summary) -> dict:
+    return summary.model_dump(mode="json")
 
 
 def sweep(tmp_path):
@@ -38,15 +50,15 @@ def sweep(tmp_path):
 def test_group_by_variant_keeps_the_given_order(tmp_path):
     records = [record(tmp_path, f"r{i}", seed, 0.5, variant=v)
                for i, (v, seed) in enumerate([("wd", 1), ("const", 1), ("wd", 2), ("const", 2)])]
-    assert list(group_records(records)) == ["wd", "const"]
-    assert list(group_records(records, order=["const", "wd"])) == ["const", "wd"]
+    assert list(group_results(records)) == ["wd", "const"]
+    assert list(group_results(records, order=["const", "wd"])) == ["const", "wd"]
 
 
 def test_runs_without_variant_group_by_their_overrides_seed_left_out(tmp_path):
     records = sweep(tmp_path)
     for r in records:
-        r["overrides"].update({"gate": None, "data.limit": 100})  # same in all: not in names
-    groups = group_records(records)
+        r.overrides.update({"gate": None, "data.limit": 100})  # same in all: not in names
+    groups = group_results(records)
     assert list(groups) == [
         "learning_rate=0.0001, warmup_proportion=0.0",
         "learning_rate=0.0001, warmup_proportion=0.1",
@@ -55,19 +67,20 @@ def test_runs_without_variant_group_by_their_overrides_seed_left_out(tmp_path):
     ]
     assert all(len(runs) == 2 for runs in groups.values())
     assert "| setting " in summary_markdown(build_summary(groups))
-    one_lr = [r for r in records if r["overrides"]["optimizer.learning_rate"] == 1e-4]
-    assert list(group_records(one_lr)) == ["warmup_proportion=0.0", "warmup_proportion=0.1"]
-    alike = [r for r in one_lr if r["overrides"]["optimizer.warmup_proportion"] == 0.0]
-    assert list(group_records(alike)) == [
+    one_lr = [r for r in records if r.overrides["optimizer.learning_rate"] == 1e-4]
+    assert list(group_results(one_lr)) == ["warmup_proportion=0.0", "warmup_proportion=0.1"]
+    alike = [r for r in one_lr if r.overrides["optimizer.warmup_proportion"] == 0.0]
+    assert list(group_results(alike)) == [
         "limit=100, learning_rate=0.0001, warmup_proportion=0.0"]
     for r in alike:
-        r["overrides"] = {}
-    assert list(group_records(alike)) == ["sweep"]  # the config file's name
+        r.overrides = {}
+    assert list(group_results(alike)) == ["sweep"]  # the config file's name
 
 
 def test_group_by_a_key_sorts_numbers_and_averages_runs_of_one_seed(tmp_path):
-    summary = build_summary(group_records(sweep(tmp_path), "optimizer.learning_rate"),
-                            "optimizer.learning_rate")
+    built = build_summary(group_results(sweep(tmp_path), "optimizer.learning_rate"),
+                          "optimizer.learning_rate")
+    summary = as_dict(built)
     assert [g["name"] for g in summary["groups"]] == ["learning_rate=5e-05",
                                                       "learning_rate=0.0001"]
     assert [g["n"] for g in summary["groups"]] == [4, 4]
@@ -78,26 +91,27 @@ def test_group_by_a_key_sorts_numbers_and_averages_runs_of_one_seed(tmp_path):
     assert (test_diff["a"], test_diff["b"]) == ("learning_rate=5e-05", "learning_rate=0.0001")
     assert test_diff["differences"] == pytest.approx([-10.0, -10.0])
     assert test_diff["significant"]  # the same −10 points on both seeds
-    assert "per-seed F1 is those runs' mean" in summary_markdown(summary)
+    assert "per-seed F1 is those runs' mean" in summary_markdown(built)
 
 
 def test_group_by_a_key_not_overridden_reads_the_run_config(tmp_path):
     records = [record(tmp_path, f"r{seed}{epochs}", seed, 0.5 + 0.01 * epochs,
                       config={"training": {"epochs": epochs, "seed": seed}})
                for seed in (1, 2, 3) for epochs in (3, 1)]
-    groups = group_records(records, "training.epochs")
+    groups = group_results(records, "training.epochs")
     assert list(groups) == ["epochs=1", "epochs=3"]
     with pytest.raises(WdTrainError, match="--by optimizer.nothing: no run has this key"):
-        group_records(records, "optimizer.nothing")
+        group_results(records, "optimizer.nothing")
     with pytest.raises(WdTrainError, match="expected 'variant' or a dotted config key"):
-        group_records(records, "epochs")
+        group_results(records, "epochs")
 
 
 def test_summary_numbers(tmp_path):
     cells = [("a", 1, 0.80, 0.90), ("b", 1, 0.79, 0.85), ("a", 2, 0.82, 0.91),
              ("b", 2, 0.80, 0.86), ("a", 3, 0.81, 0.92)]
     records = [record(tmp_path, f"{v}{seed}", seed, test, dev, v) for v, seed, test, dev in cells]
-    summary = build_summary(group_records(records))
+    built = build_summary(group_results(records))
+    summary = as_dict(built)
     a, b = summary["groups"]
     assert (a["name"], a["n"], a["seeds"]) == ("a", 3, [1, 2, 3])
     assert a["test_f1"]["mean"] == pytest.approx(0.81)
@@ -108,7 +122,7 @@ def test_summary_numbers(tmp_path):
     test_diff = summary["differences"][0]
     assert test_diff["split"] == "test" and test_diff["seeds"] == [1, 2]  # paired: seed 3 out
     assert test_diff["mean"] == pytest.approx(1.5)
-    markdown = summary_markdown(summary)
+    markdown = summary_markdown(built)
     assert "| a " in markdown and "81.00 ± 1.00" in markdown
     assert "- test F1: a − b: +1.50 F1 points, 95 % CI [" in markdown
 
@@ -116,7 +130,7 @@ def test_summary_numbers(tmp_path):
 def test_many_groups_are_compared_with_the_first(tmp_path):
     records = [record(tmp_path, f"g{g}s{s}", s, 0.5 + 0.01 * g, variant=f"g{g}")
                for g in range(8) for s in (1, 2)]
-    summary = build_summary(group_records(records))
+    summary = as_dict(build_summary(group_results(records)))
     pairs = {(d["a"], d["b"]) for d in summary["differences"]}
     assert pairs == {("g0", f"g{g}") for g in range(1, 8)}
     assert summary["pairs"] == "each against g0"
@@ -124,8 +138,9 @@ def test_many_groups_are_compared_with_the_first(tmp_path):
 
 def test_report_writes_the_files(tmp_path):
     results = tmp_path / "results.jsonl"
-    results.write_text("".join(json.dumps(r) + "\n" for r in sweep(tmp_path)))
-    summary = report([results], by="optimizer.warmup_proportion")
+    results.write_text("".join(json.dumps(r.model_dump(mode="json")) + "\n"
+                               for r in sweep(tmp_path)))
+    summary = as_dict(report([results], by="optimizer.warmup_proportion"))
     for name in ("summary.md", "summary.json", "summary.csv"):
         assert (tmp_path / name).is_file()
     assert json.loads((tmp_path / "summary.json").read_text())["groups"] == summary["groups"]

@@ -9,11 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from wd_train.cli import app
-from wd_train.compare import plan_cells
 from wd_train.config import load_config
 from wd_train.errors import WdTrainError
-
-from .conftest import make_sentences, tiny_config_dict, write_config, write_conll, write_vocab
+from wd_train.experiments.comparison import plan_cells
 
 VARIANTS = {"warmup_decay": {"optimizer.schedule": "warmup_decay",
                              "optimizer.warmup_proportion": 0.3},
@@ -27,7 +25,7 @@ def invoke(*args):
 
 
 @pytest.fixture(scope="module")
-def comparison(tmp_path_factory):
+def comparison(write_conll, make_sentences, write_vocab, tiny_config_dict, write_config, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("compare")
     dataset = {"train": write_conll(tmp / "train.conll", make_sentences(60, 1, long_every=15)),
                "dev": write_conll(tmp / "dev.conll", make_sentences(20, 2, long_every=10)),
@@ -43,6 +41,16 @@ def comparison(tmp_path_factory):
              for v in VARIANTS for s in SEEDS}
     return {"path": path, "out": out, "results": results, "stdout": result.stdout,
             "stderr": result.stderr, "cells": cells}
+
+
+@pytest.fixture
+def comparison_copy(comparison, tmp_path):
+    """The finished comparison copied here, for tests that change its files."""
+    import shutil
+
+    out = shutil.copytree(comparison["out"], tmp_path / "cmp")
+    results = shutil.copy(comparison["results"], tmp_path / "results.jsonl")
+    return {**comparison, "out": out, "results": results}
 
 
 def without_time(summary: dict) -> dict:
@@ -160,14 +168,16 @@ def test_report_rebuilds_the_same_summary(comparison, tmp_path):
     assert "schedule=warmup_decay − schedule=constant" in by_schedule.stdout
 
 
-def test_rerun_resumes_from_finished_cells(comparison):
+def test_rerun_resumes_from_finished_cells(comparison_copy):
+    comparison = comparison_copy
     before = comparison["results"].read_text()
     # one cell as a plain run would have left it (`-o cmp/constant/seed-2 --set ...`)
     marker = comparison["out"] / "constant" / "seed-2" / "metrics.json"
     plain = {**json.loads(marker.read_text()), "variant": None,
              "overrides": {"optimizer.schedule": "constant", "training.seed": 2}}
     marker.write_text(json.dumps(plain))
-    result = invoke("train", comparison["path"], "--output-dir", comparison["out"])
+    result = invoke("train", comparison["path"], "--output-dir", comparison["out"],
+                    "--results", comparison["results"])
     assert result.exit_code == 0, result.output
     assert result.stderr.count("finished run reused") == 4
     assert "# Summary: 2 variants, 4 runs" in result.stdout
@@ -177,21 +187,17 @@ def test_rerun_resumes_from_finished_cells(comparison):
     assert adopted["test"] == plain["test"]
 
 
-def test_a_saved_config_without_a_newer_key_is_still_reused(comparison):
+def test_a_saved_config_without_a_newer_key_is_still_reused(comparison_copy):
     """Configs saved before a key existed compare through the schema: its default fills in."""
     import yaml
 
+    comparison = comparison_copy
     saved = comparison["out"] / "warmup_decay" / "seed-1" / "config.yaml"
-    original = saved.read_text()
-    data = yaml.safe_load(original)
+    data = yaml.safe_load(saved.read_text())
     del data["training"]["loss_average"]
     saved.write_text(yaml.safe_dump(data))
-    try:
-        result = invoke("train", comparison["path"], "--output-dir", comparison["out"],
-                        "--quiet")
-        assert result.exit_code == 0, result.output
-    finally:
-        saved.write_text(original)
+    result = invoke("train", comparison["path"], "--output-dir", comparison["out"], "--quiet")
+    assert result.exit_code == 0, result.output
 
 
 def test_one_cell_is_an_ordinary_run(comparison):
@@ -223,14 +229,14 @@ def test_a_changed_config_never_reuses_old_runs(comparison):
     ({"seeds": []}, "compare.seeds"),
     ({"variant": {}}, "compare.variant: unknown key; did you mean 'compare.variants'"),
 ])
-def test_compare_schema_errors(tmp_path, tiny_dataset, compare, message):
+def test_compare_schema_errors(tiny_config_dict, write_config, tmp_path, tiny_dataset, compare, message):
     path = write_config(tmp_path / "c.yaml",
                         tiny_config_dict(tiny_dataset, tmp_path / "o", compare=compare))
     with pytest.raises(WdTrainError, match=message.replace("(", r"\(")):
         load_config(path)
 
 
-def test_cells_are_planned_and_checked_before_anything_runs(tmp_path, tiny_dataset):
+def test_cells_are_planned_and_checked_before_anything_runs(tiny_config_dict, write_config, tmp_path, tiny_dataset):
     compare = {"variants": {"good": {"optimizer.schedule": "constant"},
                             "typo": {"optimizer.shedule": "constant"}}, "seeds": [3, 4]}
     path = write_config(tmp_path / "c.yaml",
@@ -256,7 +262,7 @@ def test_cells_are_planned_and_checked_before_anything_runs(tmp_path, tiny_datas
     assert not (tmp_path / "o").exists()
 
 
-def test_variant_and_seed_need_a_compare_section(tmp_path, tiny_dataset):
+def test_variant_and_seed_need_a_compare_section(tiny_config_dict, write_config, tmp_path, tiny_dataset):
     path = write_config(tmp_path / "c.yaml", tiny_config_dict(tiny_dataset, tmp_path / "o"))
     result = invoke("train", path, "--seed", 3)
     assert result.exit_code == 2 and "has no compare section" in result.stderr

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from wd_train.config import OptimizerConfig
-from wd_train.optimizer import build_optimizer, make_schedule, schedule_lr
+from wd_train.model.optimizer import build_optimizer
+from wd_train.model.schedule import make_schedule, schedule_lr
 
 
 def formula(lr, warmup, decay, min_lr, t, decay_from="start"):

@@ -2,19 +2,23 @@ import random
 
 import pytest
 
-from wd_train.align import IGNORE, WordPieceAligner, encode_sentences, guess_lowercase, load_vocab
+from wd_train.data.reader import Sentence
+from wd_train.data.wordpieces import (
+    IGNORE,
+    WordPieceAligner,
+    encode_sentences,
+    guess_lowercase,
+    load_vocab,
+)
 from wd_train.errors import WdTrainError
-from wd_train.reader import Sentence
-
-from .conftest import tiny_vocab_tokens, write_vocab
 
 
 @pytest.fixture
-def vocab(tmp_path):
+def vocab(write_vocab, tmp_path):
     return load_vocab(write_vocab(tmp_path / "vocab.txt"))
 
 
-def test_first_piece_carries_the_label(vocab):
+def test_first_piece_carries_the_label(tiny_vocab_tokens, vocab):
     aligner = WordPieceAligner(vocab, lowercase=True, max_seq_len=32)
     # "Londons" → london ##s; "Xx" → x ##x ; "zzz" → unknown pieces
     [window] = aligner.windows(0, ["Londons", "said", "Xx"], [1, 0, 2])
@@ -31,7 +35,7 @@ def test_casing_follows_the_setting(vocab):
 
 
 @pytest.mark.parametrize("max_seq_len", [8, 9, 16, 33])
-def test_every_word_is_in_exactly_one_window(vocab, max_seq_len):
+def test_every_word_is_in_exactly_one_window(tiny_vocab_tokens, vocab, max_seq_len):
     rng = random.Random(max_seq_len)
     words = [w for w in tiny_vocab_tokens()[5:] if not w.startswith("##")]
     sentences = []
@@ -67,6 +71,6 @@ def test_vocab_checks(tmp_path):
         load_vocab(bad)
 
 
-def test_guess_lowercase():
+def test_guess_lowercase(tiny_vocab_tokens):
     assert guess_lowercase({w: i for i, w in enumerate(tiny_vocab_tokens())})
     assert not guess_lowercase({"The": 0, "London": 1, "the": 2})

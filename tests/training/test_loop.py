@@ -1,0 +1,56 @@
+"""The training loop: the masked loss and how it is averaged."""
+
+import numpy as np
+import pytest
+
+from wd_train.training.loop import masked_loss
+
+
+def test_masked_loss_ignores_masked_positions_and_averages_as_configured():
+    import tensorflow as tf
+
+    labels = tf.constant([[-1, 1, -1, 0], [-1, 2, -1, -1]])
+    logits = tf.constant(np.random.default_rng(0).normal(size=(2, 4, 3)), tf.float32)
+    per_position = tf.keras.losses.sparse_categorical_crossentropy(
+        tf.maximum(labels, 0), logits, from_logits=True).numpy()
+    kept = per_position[[0, 0, 1], [1, 3, 1]]
+    assert float(masked_loss(labels, logits)) == pytest.approx(kept.mean(), rel=1e-6)
+    # words: the sum over this batch's 3 words divided by the average words per batch (say 6)
+    assert float(masked_loss(labels, logits, 6.0)) == pytest.approx(kept.sum() / 6, rel=1e-6)
+    changed = logits.numpy()
+    changed[0, 0] += 5.0  # a [CLS]/padding position: no effect
+    assert float(masked_loss(labels, tf.constant(changed))) == pytest.approx(kept.mean(),
+                                                                           rel=1e-6)
+
+
+def test_loss_average_words_weighs_every_word_the_same(tmp_path, tiny_dataset, tiny_config_dict,
+                                                      write_config, monkeypatch):
+    """Same seed, same first batch: `words` divides that batch's summed loss by the average
+    number of words per batch instead of by its own count, so the two first-step losses differ
+    by exactly (words in the batch) / (average words per batch)."""
+    from wd_train.config import load_config
+    from wd_train.data.dataset import load_data
+    from wd_train.training import loop
+    from wd_train.training.run import train_run
+
+    real_pad, words_per_step = loop.pad_batch, []
+
+    def pad_batch(windows, indices):
+        batch = real_pad(windows, indices)
+        words_per_step.append(int((batch[2] >= 0).sum()))
+        return batch
+
+    monkeypatch.setattr(loop, "pad_batch", pad_batch)
+    first_loss = {}
+    for mode in ("batch", "words"):
+        path = write_config(tmp_path / f"{mode}.yaml", tiny_config_dict(
+            tiny_dataset, tmp_path / mode, training={"epochs": 1, "loss_average": mode}))
+        config, _ = load_config(path)
+        losses, words_per_step[:] = [], []
+        train_run(config, progress=lambda phase, done, total, v, out=losses: out.append(v["loss"]))
+        first_loss[mode], first_words = losses[0], words_per_step[0]
+    windows = load_data(config).train.windows
+    average = config.training.batch_size * sum(w.num_words for w in windows) / len(windows)
+    assert first_words != pytest.approx(average)  # else the test could not tell them apart
+    assert first_loss["words"] == pytest.approx(first_loss["batch"] * first_words / average,
+                                                rel=1e-4)

@@ -1,0 +1,37 @@
+"""Whole-or-nothing writes: a failed write leaves neither half a file nor a temporary one."""
+
+import pytest
+
+from wd_train.files import append_line_locked, write_csv_atomic, write_text_atomic
+
+
+def test_write_replaces_whole_and_leaves_no_temporary(tmp_path):
+    path = tmp_path / "deep" / "out.txt"
+    write_text_atomic(path, "first")
+    write_text_atomic(path, "second")
+    assert path.read_text() == "second"
+    assert [p.name for p in path.parent.iterdir()] == ["out.txt"]
+
+
+def test_a_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
+    import os
+
+    path = tmp_path / "out.txt"
+    write_text_atomic(path, "old")
+
+    def fail(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(OSError):
+        write_text_atomic(path, "new")
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_csv_and_appended_lines(tmp_path):
+    write_csv_atomic(tmp_path / "t.csv", ["a", "b"], [[1, "x,y"]])
+    assert (tmp_path / "t.csv").read_text() == 'a,b\n1,"x,y"\n'
+    append_line_locked(tmp_path / "r.jsonl", "one")
+    append_line_locked(tmp_path / "r.jsonl", "two\n")
+    assert (tmp_path / "r.jsonl").read_text() == "one\ntwo\n"

@@ -1,0 +1,72 @@
+"""The run directory: its records read back through their models, and the finished-run guard."""
+
+import json
+
+import pytest
+
+from wd_train.errors import WdTrainError
+from wd_train.run_dir import (
+    RunMetrics,
+    TaggerFile,
+    prepare_run_dir,
+    read_metrics,
+    read_tagger_file,
+    write_metrics,
+    write_tagger_file,
+)
+
+
+def test_a_finished_runs_records_read_back_equal(finished_run):
+    metrics, run_dir, _, _ = finished_run
+    read = read_metrics(run_dir)
+    assert read.model_dump(mode="json") == metrics
+    assert read.finished_at is not None  # what orders runs, rather than file times
+    tagger = read_tagger_file(run_dir)
+    assert tagger.labels == metrics["labels"] and tagger.weights == "weights.h5"
+
+
+def test_records_round_trip_and_unknown_keys_are_ignored(finished_run, tmp_path):
+    metrics, run_dir, _, _ = finished_run
+    later = {**metrics, "a_key_of_a_later_version": 1}
+    (tmp_path / "metrics.json").write_text(json.dumps(later))
+    assert read_metrics(tmp_path) == RunMetrics.model_validate(metrics)
+    write_metrics(tmp_path, read_metrics(tmp_path))
+    assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
+    tagger = read_tagger_file(run_dir)
+    write_tagger_file(tmp_path, tagger)
+    assert read_tagger_file(tmp_path) == tagger
+    assert "report" not in json.loads((tmp_path / "metrics.json").read_text())["dev"]
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("{not json", "cannot read"),
+    ('{"seed": 1}', "not a wd-train metrics file"),
+])
+def test_a_damaged_metrics_file_is_one_error_naming_it(tmp_path, content, message):
+    (tmp_path / "metrics.json").write_text(content)
+    with pytest.raises(WdTrainError, match=f"metrics.json: .*{message}"):
+        read_metrics(tmp_path)
+
+
+def test_tagger_file_missing_or_damaged(tmp_path):
+    with pytest.raises(WdTrainError, match="no model.json .not a finished wd-train run"):
+        read_tagger_file(tmp_path)
+    (tmp_path / "model.json").write_text('{"labels": ["O"]}')
+    with pytest.raises(WdTrainError, match="model.json: cannot read .not a wd-train model file"):
+        read_tagger_file(tmp_path)
+    assert TaggerFile.model_fields["weights"].default == "weights.h5"
+
+
+def test_prepare_run_dir_guards_a_finished_run(tmp_path):
+    run_dir = prepare_run_dir(tmp_path / "run", overwrite=False)
+    (run_dir / "notes.txt").write_text("kept: not a finished run yet")
+    assert prepare_run_dir(run_dir, overwrite=False) == run_dir
+    assert (run_dir / "notes.txt").exists()
+    (run_dir / "metrics.json").write_text("{}")
+    with pytest.raises(WdTrainError, match="already holds a finished run; pass --overwrite"):
+        prepare_run_dir(run_dir, overwrite=False)
+    prepare_run_dir(run_dir, overwrite=True)
+    assert list(run_dir.iterdir()) == []  # nothing of the old run can be mistaken for the new
+    (tmp_path / "file").write_text("")
+    with pytest.raises(WdTrainError, match="exists and is not a directory"):
+        prepare_run_dir(tmp_path / "file", overwrite=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 
 
 def t_critical(df: int) -> float:
@@ -39,7 +39,7 @@ def describe(values: list[float]) -> Describe:
 class PairedDifference(BaseModel):
     """a − b over the seeds both have, in the units given (F1 points in summaries)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     seeds: list[int]
     differences: list[float]
@@ -48,21 +48,18 @@ class PairedDifference(BaseModel):
     ci_low: float | None
     ci_high: float | None
 
+    @computed_field
     @property
     def n(self) -> int:
         return len(self.seeds)
 
+    @computed_field
     @property
     def significant(self) -> bool:
         """True iff the 95 % CI excludes 0 (no CI, no claim)."""
         if self.ci_low is None or self.ci_high is None:
             return False
         return self.ci_low > 0 or self.ci_high < 0
-
-    def as_dict(self) -> dict:
-        return {"n": self.n, "seeds": self.seeds, "differences": self.differences,
-                "mean": self.mean, "std": self.std, "ci_low": self.ci_low,
-                "ci_high": self.ci_high, "significant": self.significant}
 
 
 def paired_difference(a: dict[int, float], b: dict[int, float], scale: float = 1.0

@@ -20,7 +20,7 @@ from ..files import write_csv_atomic, write_json_atomic, write_text_atomic
 from ..run_dir import now_iso
 from .grouping import BY_VARIANT
 from .results import ResultLine
-from .stats import Describe, describe, paired_difference, signed, verdict
+from .stats import Describe, PairedDifference, describe, paired_difference, signed, verdict
 
 log = logging.getLogger(__name__)
 
@@ -49,19 +49,13 @@ class SeedRow(_Record):
     cells: dict[str, dict[str, float | None]]  # group → split → F1
 
 
-class Difference(_Record):
+class Difference(PairedDifference):
+    """A paired difference a − b on one split, with its verdict in words."""
+
     a: str
     b: str
     split: str
     unit: str
-    n: int
-    seeds: list[int]
-    differences: list[float]
-    mean: float | None
-    std: float | None
-    ci_low: float | None
-    ci_high: float | None
-    significant: bool
     verdict: str
 
 
@@ -134,7 +128,7 @@ def build_summary(groups: dict[str, list[ResultLine]], by: str = BY_VARIANT) -> 
             diff = paired_difference(_per_seed(groups[a], split), _per_seed(groups[b], split),
                                      scale=POINTS)
             differences.append(Difference(a=a, b=b, split=split, unit="F1 points",
-                                          **diff.as_dict(), verdict=verdict(a, b, diff)))
+                                          **diff.model_dump(), verdict=verdict(a, b, diff)))
     return Summary(
         group_by=by,
         groups=[_group_row(name, runs) for name, runs in groups.items()],

@@ -15,10 +15,19 @@ def test_check_folder_names_what_is_missing(tmp_path):
     with pytest.raises(WdTrainError, match="lacks bert_config.json, bert_model.ckpt.index "
                                            r"\(expected a Google-format BERT directory"):
         check_folder(tmp_path)
-    (tmp_path / "bert_config.json").write_text(json.dumps({"hidden_size": 8}))
+    shape = {"vocab_size": 30, "max_position_embeddings": 64, "hidden_size": 8,
+             "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 16}
+    (tmp_path / "bert_config.json").write_text(json.dumps({**shape, "hidden_size": True}))
     (tmp_path / "bert_model.ckpt.index").write_bytes(b"")
     check_folder(tmp_path)
-    assert read_bert_config(tmp_path) == {"hidden_size": 8}
+    with pytest.raises(WdTrainError, match="bert_config.json: hidden_size must be a positive "
+                                           "integer .found True"):
+        read_bert_config(tmp_path)
+    (tmp_path / "bert_config.json").write_text(json.dumps(shape))
+    assert read_bert_config(tmp_path) == shape
     assert read_import_meta(tmp_path) == {}  # a Google folder not made by import-hf
     (tmp_path / "wd_train.json").write_text(json.dumps({"lowercase": False}))
     assert read_import_meta(tmp_path) == {"lowercase": False}
+    (tmp_path / "wd_train.json").write_text(json.dumps({"lowercase": "no"}))
+    with pytest.raises(WdTrainError, match="wd_train.json: lowercase must be true or false"):
+        read_import_meta(tmp_path)

@@ -35,3 +35,31 @@ def test_csv_and_appended_lines(tmp_path):
     append_line_locked(tmp_path / "r.jsonl", "one")
     append_line_locked(tmp_path / "r.jsonl", "two\n")
     assert (tmp_path / "r.jsonl").read_text() == "one\ntwo\n"
+
+
+def test_written_files_respect_the_umask(tmp_path):
+    import os
+
+    old = os.umask(0o027)
+    try:
+        write_text_atomic(tmp_path / "a.txt", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o640
+
+
+def test_replace_atomic_keeps_the_old_file_when_the_writer_fails(tmp_path):
+    from wd_train.files import replace_atomic
+
+    path = tmp_path / "weights.h5"
+    path.write_bytes(b"old")
+
+    def half_then_crash(tmp):
+        tmp.write_bytes(b"ne")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        replace_atomic(path, half_then_crash)
+    assert path.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["weights.h5"]
+    replace_atomic(path, lambda tmp: tmp.write_bytes(b"new"))
+    assert path.read_bytes() == b"new"

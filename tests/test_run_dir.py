@@ -70,3 +70,30 @@ def test_prepare_run_dir_guards_a_finished_run(tmp_path):
     (tmp_path / "file").write_text("")
     with pytest.raises(WdTrainError, match="exists and is not a directory"):
         prepare_run_dir(tmp_path / "file", overwrite=False)
+
+
+def test_every_file_of_a_run_follows_the_umask(finished_run):
+    import os
+
+    _, run_dir, _, _ = finished_run
+    mask = os.umask(0)
+    os.umask(mask)
+    files = [p for p in run_dir.iterdir() if p.is_file() and p.name != ".wd-train.lock"]
+    assert {p.name for p in files} >= {"metrics.json", "weights.h5", "config.yaml", "lr.csv"}
+    assert {oct(p.stat().st_mode & 0o777) for p in files} == {oct(0o666 & ~mask)}
+
+
+def test_overwrite_clears_what_an_unfinished_run_left(tmp_path):
+    run_dir = tmp_path / "run"
+    (run_dir / "tensorboard").mkdir(parents=True)
+    (run_dir / "config.yaml").write_text("data: {}\n")
+    (run_dir / "history.csv").write_text("epoch\n1\n")
+    prepare_run_dir(run_dir, overwrite=False)  # a fresh start goes ahead and rewrites files
+    assert (run_dir / "history.csv").exists()
+    prepare_run_dir(run_dir, overwrite=True)
+    assert list(run_dir.iterdir()) == []
+    elsewhere = tmp_path / "project"  # a folder no run wrote is never cleared
+    elsewhere.mkdir()
+    (elsewhere / "config.yaml").write_text("mine\n")
+    prepare_run_dir(elsewhere, overwrite=True)
+    assert (elsewhere / "config.yaml").read_text() == "mine\n"

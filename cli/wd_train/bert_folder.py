@@ -37,12 +37,40 @@ def check_folder(path: Path) -> None:
         )
 
 
+# bert_config.json keys wd-train reads, each a positive integer
+SHAPE_KEYS = ("vocab_size", "max_position_embeddings", "hidden_size", "num_hidden_layers",
+              "num_attention_heads", "intermediate_size")
+
+
+def _read_object(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise WdTrainError(f"{path}: cannot read ({exc})") from None
+    if not isinstance(data, dict):
+        raise WdTrainError(f"{path}: expected a JSON object, found {type(data).__name__}")
+    return data
+
+
 def read_import_meta(path: Path) -> dict[str, Any]:
     """wd_train.json, written by `wd-train import-hf` (casing, source); {} when absent."""
     meta = path / IMPORT_META_FILE
-    return json.loads(meta.read_text(encoding="utf-8")) if meta.exists() else {}
+    if not meta.exists():
+        return {}
+    data = _read_object(meta)
+    if "lowercase" in data and not isinstance(data["lowercase"], bool):
+        raise WdTrainError(f"{meta}: lowercase must be true or false (found "
+                           f"{data['lowercase']!r})")
+    return data
 
 
 def read_bert_config(path: Path) -> dict[str, Any]:
-    """bert_config.json of the folder."""
-    return json.loads((path / BERT_CONFIG_FILE).read_text(encoding="utf-8"))
+    """bert_config.json of the folder, its shape keys checked."""
+    config_path = path / BERT_CONFIG_FILE
+    config = _read_object(config_path)
+    for key in SHAPE_KEYS:
+        value = config.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            found = "missing" if key not in config else f"found {value!r}"
+            raise WdTrainError(f"{config_path}: {key} must be a positive integer ({found})")
+    return config

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from .errors import GateFailed, WdTrainError
+from .errors import GateFailed, WdTrainError, short_reason
 
 app = typer.Typer(
     add_completion=False,
@@ -117,6 +117,9 @@ def report_command(
             summary = report(inputs, by=by, output_dir=output_dir)
         except WdTrainError as exc:
             raise _fail(exc) from None
+        except OSError as exc:  # the summary's folder not writable, a full disk
+            raise _fail(WdTrainError(f"{exc.filename or output_dir}: cannot write "
+                                     f"({short_reason(exc)})")) from None
     _print_result(summary.model_dump(mode="json"), summary_markdown(summary), as_json, quiet)
 
 
@@ -164,6 +167,34 @@ def predict_command(
         typer.echo(scores_table(prediction), err=predictions_on_stdout or as_json)
 
 
+@app.command("check-data")
+def check_data_command(
+    config_path: Annotated[Path, typer.Argument(metavar="CONFIG", help="YAML config file.")],
+    overrides: Annotated[list[str], typer.Option(
+        "--set", metavar="SECTION.KEY=VALUE",
+        help="Override a config key (value parsed as YAML). Repeatable.")] = [],  # noqa: B006
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the findings as one JSON object on stdout.")] = False,
+) -> None:
+    """Read a config's data as training would and report what it finds: sizes, entities per
+    type, repaired tags, unseen tags, [UNK] words, long sentences, train/dev/test overlap.
+    Exit 2 where training would refuse the data."""
+    from .config import load_config
+    from .data.check import check_data, findings_text
+
+    try:
+        config, _ = load_config(config_path, overrides, drop_sections=("compare", "gate"))
+        findings = check_data(config, str(config_path))
+    except WdTrainError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        typer.echo(json.dumps(findings.model_dump(mode="json"), ensure_ascii=False))
+    else:
+        typer.echo(findings_text(findings))
+    if findings.refused:
+        raise _fail(WdTrainError("\n".join(findings.refused)))
+
+
 @app.command("import-hf")
 def import_hf_command(
     src: Annotated[str, typer.Argument(help="Hugging Face BERT folder (config.json, "
@@ -200,6 +231,9 @@ def import_hf_command(
 
 
 def main(argv: list[str] | None = None) -> None:
+    from .console import quiet_tensorflow_startup
+
+    quiet_tensorflow_startup()
     args = list(sys.argv[1:] if argv is None else argv)
     commands = {c.name or c.callback.__name__ for c in app.registered_commands}
     # `wd-train CONFIG ...` is the everyday form: route it to `train`.

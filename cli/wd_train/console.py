@@ -10,11 +10,65 @@ nothing but warnings.
 from __future__ import annotations
 
 import contextlib
+import importlib.abc
+import importlib.util
 import logging
+import os
 import sys
 from collections.abc import Iterator
 
 LOGGER = "wd_train"
+TF_LOG_VARIABLE = "WD_TRAIN_TF_LOG"  # set to 1 to see TensorFlow's C++ start-up lines again
+
+
+class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
+    """Silences TensorFlow's C++ start-up lines (absl's "before InitializeLog", oneDNN, the CUDA
+    probe on a machine without a GPU), which TF_CPP_MIN_LOG_LEVEL does not reach: while
+    `tensorflow` is first imported and its devices first listed, file descriptor 2 points at
+    /dev/null. Whichever module imports TensorFlow first, the lines are gone; nothing else is
+    touched, and Python-level errors after the import still reach stderr."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow":
+            return None
+        sys.meta_path.remove(self)  # once; let the real finders find it
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:
+            return spec
+        loader = spec.loader
+        original_exec = loader.exec_module
+
+        def exec_module(module):
+            with _stderr_to_devnull():
+                original_exec(module)
+                module.config.list_physical_devices()  # the CUDA probe happens here
+        loader.exec_module = exec_module
+        return spec
+
+
+@contextlib.contextmanager
+def _stderr_to_devnull() -> Iterator[None]:
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def quiet_tensorflow_startup() -> None:
+    """For the command line: hide TensorFlow's start-up noise unless WD_TRAIN_TF_LOG=1."""
+    if os.environ.get(TF_LOG_VARIABLE, "") not in ("", "0") or "tensorflow" in sys.modules:
+        return
+    # and its later C++ log lines (such as oneDNN's "supports DT_INT32 only with AVX-512"
+    # on every CPU run): errors that matter reach Python as exceptions
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    if not any(isinstance(f, _QuietTensorFlowImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _QuietTensorFlowImport())
 
 
 class ConsoleProgress:

@@ -10,8 +10,12 @@ Written by the training stage, read by the experiments (metrics) and by `use` (t
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
 import shutil
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -35,6 +39,7 @@ DEV_PREDICTIONS_FILE = "predictions.dev.conll"
 TEST_PREDICTIONS_FILE = "predictions.conll"
 RESUME_FOLDER = "checkpoint"  # epoch snapshots and state.json for --resume
 TENSORBOARD_FOLDER = "tensorboard"
+LOCK_FILE = ".wd-train.lock"  # held while a process writes the run directory
 
 
 def now_iso() -> str:
@@ -99,22 +104,67 @@ def is_finished_run(path: Path) -> bool:
     return (Path(path) / METRICS_FILE).exists()
 
 
-def prepare_run_dir(path: Path, overwrite: bool) -> Path:
-    """Create the run directory; refuse to write over a finished run unless asked to."""
-    path = Path(path)
+def _create(path: Path) -> None:
     if path.exists() and not path.is_dir():
         raise WdTrainError(f"output.dir: {path} exists and is not a directory")
-    if is_finished_run(path):
-        if not overwrite:
-            raise WdTrainError(
-                f"output.dir: {path} already holds a finished run; pass --overwrite to replace "
-                "it or --output-dir to write elsewhere"
-            )
-        # Remove the old run first so that nothing of it can be mistaken for the new one.
-        # Only a folder marked as a finished run is ever deleted.
-        (path / METRICS_FILE).unlink()
-        shutil.rmtree(path)
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WdTrainError(f"output.dir: {path}: cannot create ({exc.strerror})") from None
+
+
+@contextlib.contextmanager
+def run_dir_lock(path: Path) -> Iterator[Path]:
+    """Create the run directory and hold its lock while the body runs: a second process that
+    wants the same directory is refused at once instead of mixing its files in. The lock is
+    the kernel's (flock), so a killed process never leaves a stale one behind."""
+    path = Path(path)
+    _create(path)
+    try:
+        fd = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as exc:
+        raise WdTrainError(f"output.dir: {path}: cannot write ({exc.strerror})") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            raise WdTrainError(f"output.dir: {path} is in use by another wd-train run (pid "
+                               f"{holder}); wait for it or choose another --output-dir") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield path
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _started_run(path: Path) -> bool:
+    """An unfinished run's folder: its config.yaml and what training writes from the start."""
+    return (path / CONFIG_FILE).is_file() and any(
+        (path / folder).is_dir() for folder in (TENSORBOARD_FOLDER, RESUME_FOLDER))
+
+
+def prepare_run_dir(path: Path, overwrite: bool) -> Path:
+    """Ready the (locked) run directory for a fresh run; refuse to write over a finished run
+    unless asked to. `overwrite` also clears what an unfinished run left."""
+    path = Path(path)
+    _create(path)
+    if is_finished_run(path) and not overwrite:
+        raise WdTrainError(
+            f"output.dir: {path} already holds a finished run; pass --overwrite to replace "
+            "it or --output-dir to write elsewhere"
+        )
+    if overwrite and (is_finished_run(path) or _started_run(path)):
+        # Remove the old run first so that nothing of it can be mistaken for the new one. Only
+        # a folder that a wd-train run wrote is ever cleared; the lock stays.
+        (path / METRICS_FILE).unlink(missing_ok=True)
+        for entry in path.iterdir():
+            if entry.name == LOCK_FILE:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
     return path
 
 

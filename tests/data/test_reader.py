@@ -107,3 +107,37 @@ def test_tokens_only_files_and_tag_column_detection(tmp_path):
         read_conll(tokens, tokens_only=True)
     with pytest.raises(WdTrainError, match="no sentences"):
         has_tag_column("\n\n", tmp_path / "blank.txt")
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_token(tmp_path):
+    path = tmp_path / "bom.conll"
+    path.write_bytes("-DOCSTART- O\n\nEU B-ORG\n".encode("utf-8-sig"))
+    (sentence,) = read_conll(path)
+    assert sentence.tokens == ["EU"] and sentence.line == 3
+
+
+def test_lines_end_at_newlines_and_columns_split_at_spaces_and_tabs_only(tmp_path):
+    text = "1\u00a0000 O\nLine\u2028Sep O\nform\x0cfeed O\r\nEU\tB-ORG\n"
+    path = write(tmp_path, text)
+    (sentence,) = read_conll(path)
+    assert sentence.tokens == ["1\u00a0000", "Line\u2028Sep", "form\x0cfeed", "EU"]
+    assert sentence.token_lines == [1, 2, 3, 4]  # no line numbers shifted
+
+
+def test_a_row_with_another_column_count_is_refused_at_its_line(tmp_path):
+    path = write(tmp_path, "EU NNP B-ORG\nrejects VBZ O\n\nNew York NNP B-LOC\n")
+    with pytest.raises(WdTrainError, match=r"f.conll:4: 4 columns, but line 1 has 3"):
+        read_conll(path)
+
+
+def test_invalid_iob2_starts_are_repaired_refused_or_kept(tmp_path):
+    path = write(tmp_path, "the O\nUnion I-ORG\nsaid O\nJohn B-PER\nParis I-LOC\n")
+    (repaired,) = read_conll(path)
+    assert repaired.tags == ["O", "B-ORG", "O", "B-PER", "B-LOC"] and repaired.repaired == 2
+    (kept,) = read_conll(path, on_invalid_tags="keep")
+    assert kept.tags == ["O", "I-ORG", "O", "B-PER", "I-LOC"] and kept.repaired == 0
+    with pytest.raises(WdTrainError, match=r"f.conll:2: I-ORG does not continue an entity "
+                                           r"\(after O\)"):
+        read_conll(path, on_invalid_tags="error")
+    (bioes,) = read_conll(write(tmp_path, "Union I-ORG\n", "b.conll"), scheme="bioes")
+    assert bioes.tags == ["I-ORG"]  # the repair is IOB2's; BIOES files are read as written

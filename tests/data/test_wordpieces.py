@@ -74,3 +74,15 @@ def test_vocab_checks(tmp_path):
 def test_guess_lowercase(tiny_vocab_tokens):
     assert guess_lowercase({w: i for i, w in enumerate(tiny_vocab_tokens())})
     assert not guess_lowercase({"The": 0, "London": 1, "the": 2})
+
+
+def test_a_word_over_100_characters_is_one_unknown_piece_at_once(tiny_vocab_tokens, write_vocab,
+                                                                 tmp_path):
+    import time
+
+    vocab = load_vocab(write_vocab(tmp_path / "vocab.txt"))
+    aligner = WordPieceAligner(vocab, lowercase=True, max_seq_len=16)
+    started = time.perf_counter()
+    assert aligner.word_piece_ids("x" * 10_000) == [vocab["[UNK]"]]  # BERT's limit
+    assert time.perf_counter() - started < 1.0  # keras_bert's search took 100 s on this word
+    assert aligner.word_piece_ids("x" * 100) != [vocab["[UNK]"]]  # 100 is still split

@@ -146,3 +146,16 @@ def test_resume_refuses_another_config_or_data_and_starts_fresh_without_a_checkp
         train_run(broken)
     assert not state.exists() and not list((tmp_path / "r" / "checkpoint").iterdir())
     assert train_run(config, resume=True).epochs_run == 2  # nothing to resume: from the start
+
+
+def test_a_cut_off_snapshot_is_one_error_naming_it(tmp_path, tiny_dataset, tiny_config_dict,
+                                                   write_config):
+    path = write_config(tmp_path / "r.yaml", tiny_config_dict(
+        tiny_dataset, tmp_path / "r", training={"epochs": 2}))
+    config, _ = load_config(path)
+    with pytest.raises(Interrupted):
+        train_run(config, progress=interrupt_at_epoch(2))
+    (data_file,) = (tmp_path / "r" / "checkpoint").glob("epoch-1.data-*")
+    data_file.write_bytes(data_file.read_bytes()[:100])
+    with pytest.raises(WdTrainError, match=r"checkpoint: cannot read snapshot epoch-1"):
+        train_run(config, resume=True)

@@ -29,6 +29,29 @@ PATH_KEYS = [
 
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key written twice in one mapping is an error (a
+    section written twice would otherwise silently replace the first)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is written twice (lines {seen[key]} and {line})",
+                    key_node.start_mark)
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """The parser's one-line reason, without its multi-line excerpt of the text."""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return str(problem)
+
+
 def parse_override(text: str) -> tuple[list[str], Any]:
     """'section.key=value' → (['section', 'key'], value parsed as YAML)."""
     if "=" not in text:
@@ -38,9 +61,10 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not keys:
         raise WdTrainError(f"--set {text!r}: empty key")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = yaml.load(raw, Loader=_UniqueKeyLoader) if raw.strip() else None
     except yaml.YAMLError as exc:
-        raise WdTrainError(f"--set {text!r}: value is not valid YAML ({exc})") from None
+        raise WdTrainError(f"--set {text!r}: value is not valid YAML ({_yaml_problem(exc)})"
+                           ) from None
     return keys, value
 
 
@@ -109,12 +133,11 @@ def load_raw(path: Path) -> dict:
     except (OSError, UnicodeDecodeError) as exc:
         raise WdTrainError(f"{path}: cannot read config ({exc})") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise WdTrainError(f"{path}{where}: invalid YAML: {problem}") from None
+        raise WdTrainError(f"{path}{where}: invalid YAML: {_yaml_problem(exc)}") from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

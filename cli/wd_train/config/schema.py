@@ -4,6 +4,7 @@ the README's config reference is generated from it (`reference.py`)."""
 from __future__ import annotations
 
 import re
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
@@ -11,13 +12,26 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # inf/nan are never a sensible setting (lr .inf "trains" to NaN and F1 0)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _booleans_are_not_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """YAML reads `yes`/`true` as a boolean, which pydantic would take as 1 for an int
+        (`training.epochs: yes` trained one epoch): refuse it where no boolean is meant."""
+        if isinstance(value, bool):
+            annotation = cls.model_fields[info.field_name].annotation
+            if bool not in (annotation, *typing.get_args(annotation)):
+                raise ValueError(f"expected a number, not the boolean {str(value).lower()}")
+        return value
 
 
 class DataConfig(Section):
@@ -33,12 +47,20 @@ class DataConfig(Section):
     scheme: Literal["iob2", "iob1", "bioes"] = Field(
         "iob2", description="Tag scheme of the files. IOB1 is converted to IOB2 on reading."
     )
+    on_invalid_tags: Literal["repair", "error", "keep"] = Field(
+        "repair",
+        description="IOB2 files: an I-X after O or after another type. `repair`: read it as "
+        "B-X, as conlleval does, and log how many per file; `error`: refuse the file at that "
+        "line; `keep`: read as written (seqeval then counts it as an entity too).",
+    )
     max_seq_len: int = Field(
         128, ge=8, le=512,
         description="Max wordpieces per window, [CLS]/[SEP] included. Longer sentences are split "
         "into several windows; every word is still predicted and scored.",
     )
-    encoding: str = Field("utf-8", description="Text encoding of the data files.")
+    encoding: str = Field(
+        "utf-8", description="Text encoding of the data files (a UTF-8 byte-order mark is "
+        "skipped).")
     limit: int | None = Field(
         None, ge=1, description="Use only the first N sentences of each file (quick runs)."
     )
@@ -126,6 +148,14 @@ class OptimizerConfig(Section):
     )
     epsilon: float = Field(1e-6, gt=0, description="Adam epsilon.")
 
+    @model_validator(mode="after")
+    def _decay_goes_down(self) -> OptimizerConfig:
+        if self.schedule == "warmup_decay" and self.min_lr > self.learning_rate:
+            raise ValueError(f"min_lr ({self.min_lr:g}) is above "
+                             f"learning_rate ({self.learning_rate:g}): the decay "
+                             "would climb")
+        return self
+
 
 class TrainingConfig(Section):
     epochs: int = Field(3, ge=1, description="Maximum epochs.")
@@ -140,6 +170,12 @@ class TrainingConfig(Section):
         "every batch weighs the same, so under length bucketing a word in a batch of short "
         "sentences weighs more). `words`: sum over the batch's labelled words divided by the "
         "average number per batch, so every word weighs the same, as with random batches.",
+    )
+    max_loss: float | None = Field(
+        1000.0, gt=0,
+        description="Divergence guard: stop the run (exit code 3, no metrics.json) at the first "
+        "step whose loss is not finite or above this. Cross-entropy starts near ln(number of "
+        "tags), about 2; null checks finiteness only.",
     )
 
 
@@ -231,6 +267,14 @@ class Config(Section):
         None, description="Turn the run into a check: exit code 1 when gate.metric is below "
         "gate.min.",
     )
+
+    @model_validator(mode="after")
+    def _windows_fit_the_positions(self) -> Config:
+        init = self.model.random_init
+        if init is not None and self.data.max_seq_len > init.max_position:
+            raise ValueError(f"data.max_seq_len ({self.data.max_seq_len}) is more than "
+                             f"model.random_init.max_position ({init.max_position})")
+        return self
 
     @model_validator(mode="after")
     def _gate_needs_its_split(self) -> Config:

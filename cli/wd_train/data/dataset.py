@@ -3,6 +3,7 @@ and encode every split into windows. Everything downstream gets one `EncodedData
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from ..bert_folder import IMPORT_META_FILE, VOCAB_FILE, check_folder, read_impor
 from ..config import Config, DataConfig
 from .reader import Sentence, check_labels_known, read_conll
 from .wordpieces import Window, WordPieceAligner, encode_sentences, guess_lowercase, load_vocab
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -56,29 +59,44 @@ def resolve_vocab_and_casing(config: Config, vocab: dict[str, int]) -> tuple[boo
     return guess_lowercase(vocab), "guessed from the vocab"
 
 
+def vocab_path_of(config: Config) -> Path:
+    """model.vocab, else the checkpoint's vocab.txt (the folder checked first)."""
+    if config.model.checkpoint is not None:
+        check_folder(config.model.checkpoint)
+    return Path(config.model.vocab or config.model.checkpoint / VOCAB_FILE)
+
+
 def read_settings(data: DataConfig) -> dict:
     """`read_conll` keyword arguments from the data section (all but the sentence limit)."""
     return {"label_column": data.label_column, "scheme": data.scheme,
-            "encoding": data.encoding, "format": data.format}
+            "encoding": data.encoding, "format": data.format,
+            "on_invalid_tags": data.on_invalid_tags}
+
+
+def _read(path: Path, read: dict) -> list[Sentence]:
+    sentences = read_conll(path, **read)
+    repaired = sum(s.repaired for s in sentences)
+    if repaired:
+        log.info(f"{path}: {repaired} invalid IOB2 tag{'s' * (repaired != 1)} (I-X after O or "
+                 "another type) read as B-X (data.on_invalid_tags: repair)")
+    return sentences
 
 
 def load_data(config: Config) -> EncodedData:
     data = config.data
     read = {**read_settings(data), "limit": data.limit}
-    if config.model.checkpoint is not None:
-        check_folder(config.model.checkpoint)
-    vocab_path = config.model.vocab or config.model.checkpoint / VOCAB_FILE
+    vocab_path = vocab_path_of(config)
     vocab = load_vocab(vocab_path)
     lowercase, lowercase_source = resolve_vocab_and_casing(config, vocab)
 
-    train_sentences = read_conll(data.train, **read)
+    train_sentences = _read(data.train, read)
     labels = label_list(train_sentences)
     known = set(labels)
-    dev_sentences = read_conll(data.dev, **read)
+    dev_sentences = _read(data.dev, read)
     check_labels_known(dev_sentences, known, data.dev)
     test_sentences = None
     if data.test is not None:
-        test_sentences = read_conll(data.test, **read)
+        test_sentences = _read(data.test, read)
         check_labels_known(test_sentences, known, data.test)
 
     aligner = WordPieceAligner(vocab, lowercase, data.max_seq_len)
@@ -97,3 +115,13 @@ def load_data(config: Config) -> EncodedData:
         dev=split("dev", data.dev, dev_sentences),
         test=split("test", data.test, test_sentences) if test_sentences is not None else None,
     )
+
+
+def entity_types(sentences: list[Sentence]) -> set[str]:
+    return {tag.partition("-")[2] for s in sentences for tag in s.tags if tag != "O"}
+
+
+def train_entity_types(config: Config) -> set[str]:
+    """The entity types of the training file (read as training reads it; no TensorFlow)."""
+    data = config.data
+    return entity_types(read_conll(data.train, **read_settings(data), limit=data.limit))

@@ -3,15 +3,35 @@
 One token per line, columns separated by spaces or tabs, the tag in `label_column` (last by
 default); a blank line ends a sentence; `-DOCSTART-` lines are skipped. The Chinese format of the
 keras_bert article (one character per line, `字 TAG`) is the same format with characters as tokens.
+
+Lines end at "\n" only and columns split at spaces and tabs only: Python's `splitlines()` and
+`split()` would also break at U+2028, form feeds and non-breaking spaces, shifting line numbers
+and cutting tokens such as `1\u00a0000`. Every token line of a file has the same number of
+columns (a row with more is a token with a space in it, or a shifted tag: refused at file:line).
 """
 
 from __future__ import annotations
 
+import codecs
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import WdTrainError
-from .tags import iob1_to_iob2, tag_problem
+from .tags import iob1_to_iob2, repair_iob2, tag_problem
+
+_COLUMN_SEPARATOR = re.compile(r"[ \t]+")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines at "\n" only (a "\r" before it is dropped with the other edge blanks)."""
+    return text.split("\n")
+
+
+def split_columns(line: str) -> list[str]:
+    """Columns at spaces and tabs only; [] for a blank line."""
+    stripped = line.strip(" \t\r")
+    return _COLUMN_SEPARATOR.split(stripped) if stripped else []
 
 
 @dataclass
@@ -20,6 +40,7 @@ class Sentence:
     tags: list[str]
     line: int  # 1-based line number of the first token, for error messages
     token_lines: list[int] = field(default_factory=list, repr=False)
+    repaired: int = 0  # I-X tags read as B-X (an invalid IOB2 start, repaired as conlleval does)
 
 
 def read_text(path: Path, encoding: str) -> str:
@@ -31,7 +52,10 @@ def read_text(path: Path, encoding: str) -> str:
     except OSError as exc:
         raise WdTrainError(f"{path}: cannot read ({exc.strerror})") from None
     try:
-        return data.decode(encoding)
+        # "utf-8-sig": a byte-order mark is not part of the first token (it made -DOCSTART- a
+        # word); files without one decode exactly as with "utf-8"
+        is_utf8 = codecs.lookup(encoding).name == "utf-8"
+        return data.decode("utf-8-sig" if is_utf8 else encoding)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise WdTrainError(
@@ -50,11 +74,13 @@ def read_conll(
     encoding: str = "utf-8",
     limit: int | None = None,
     format: str = "conll",
+    on_invalid_tags: str = "repair",
     tokens_only: bool = False,
     text: str | None = None,
 ) -> list[Sentence]:
     """`tokens_only`: the first column is the token and there are no tags (every tag "O").
-    `text`: the file's content when the caller has already read it."""
+    `on_invalid_tags` (IOB2): `repair` an I-X that cannot continue an entity into B-X, `error`
+    refuses it, `keep` reads it as written. `text`: the file's content when already read."""
     path = Path(path)
     if text is None:
         text = read_text(path, encoding)
@@ -63,25 +89,43 @@ def read_conll(
     tags: list[str] = []
     lines: list[int] = []
 
+    width: tuple[int, int] | None = None  # (columns, line) of the first token line
+
     def flush() -> None:
         if tokens:
-            converted = iob1_to_iob2(tags) if scheme == "iob1" else list(tags)
-            sentences.append(Sentence(list(tokens), converted, lines[0], list(lines)))
+            converted, repaired = iob1_to_iob2(tags) if scheme == "iob1" else list(tags), 0
+            if scheme == "iob2" and on_invalid_tags != "keep":
+                converted, fixed = repair_iob2(converted)
+                if fixed and on_invalid_tags == "error":
+                    index = fixed[0]
+                    raise WdTrainError(
+                        f"{path}:{lines[index]}: {tags[index]} does not continue an entity "
+                        f"(after {tags[index - 1] if index else 'the sentence start'}); "
+                        "data.on_invalid_tags: repair reads it as B-, as conlleval does")
+                repaired = len(fixed)
+            sentences.append(Sentence(list(tokens), converted, lines[0], list(lines), repaired))
             tokens.clear()
             tags.clear()
             lines.clear()
 
-    for number, raw_line in enumerate(text.splitlines(), start=1):
-        line = raw_line.strip()
-        if not line:
+    for number, raw_line in enumerate(split_lines(text), start=1):
+        columns = split_columns(raw_line)
+        if not columns:
             flush()
             if limit is not None and len(sentences) >= limit:
                 break
             continue
-        columns = line.split()
+        line = " ".join(columns)
         if columns[0] == "-DOCSTART-":
             flush()
             continue
+        if width is None:
+            width = (len(columns), number)
+        elif len(columns) != width[0] and len(columns) > 1 and not tokens_only:
+            raise WdTrainError(
+                f"{path}:{number}: {len(columns)} columns, but line {width[1]} has {width[0]} "
+                f"(every token line needs the same columns; a space inside a token?): {line!r}"
+            )
         if tokens_only:
             if len(columns) > 1:
                 raise WdTrainError(
@@ -122,8 +166,8 @@ def read_conll(
 def has_tag_column(text: str, path: Path | str) -> bool:
     """Whether the first token line of `text` (read from `path`) has a tag column (2+ columns)
     or only a token."""
-    for line in text.splitlines():
-        columns = line.split()
+    for line in split_lines(text):
+        columns = split_columns(line)
         if columns and columns[0] != "-DOCSTART-":
             return len(columns) >= 2
     raise WdTrainError(f"{path}: no sentences found (empty file?)")

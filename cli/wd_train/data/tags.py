@@ -38,3 +38,17 @@ def iob1_to_iob2(tags: list[str]) -> list[str]:
         previous = tag
     return converted
 
+
+
+def repair_iob2(tags: list[str]) -> tuple[list[str], list[int]]:
+    """IOB2 with every I-X that cannot continue an entity (after O, the sentence start or
+    another type) read as B-X, as conlleval does; and the positions repaired."""
+    repaired, positions = [], []
+    previous = "O"
+    for index, tag in enumerate(tags):
+        if tag.startswith("I-") and previous[2:] != tag[2:]:
+            tag = "B-" + tag[2:]
+            positions.append(index)
+        repaired.append(tag)
+        previous = tag
+    return repaired, positions

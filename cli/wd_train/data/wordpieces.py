@@ -21,6 +21,9 @@ from .reader import Sentence
 
 IGNORE = -1
 CLS, SEP, UNK = "[CLS]", "[SEP]", "[UNK]"
+# BERT's wordpiece `max_input_chars_per_word`: a longer word is one [UNK]. keras_bert has no such
+# limit and its wordpiece search is quadratic (a 10 000-character word took 100 s).
+MAX_WORD_CHARS = 100
 
 
 @dataclass
@@ -71,6 +74,8 @@ class WordPieceAligner:
 
     def word_piece_ids(self, word: str) -> list[int]:
         ids = self._cache.get(word)
+        if ids is None and len(word) > MAX_WORD_CHARS:
+            ids = self._cache[word] = [self.unk_id]
         if ids is None:
             pieces = self.tokenizer._tokenize(word)  # keras_bert's basic + wordpiece split
             ids = [self.vocab.get(p, self.unk_id) for p in pieces]

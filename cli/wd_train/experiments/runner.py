@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Config, GateConfig, load_config
+from ..data.dataset import train_entity_types
 from ..errors import WdTrainError
 from ..run_dir import RunMetrics
 from .comparison import overrides_dict, run_comparison
@@ -50,6 +51,19 @@ def _drop_retrace_warnings(record: logging.LogRecord) -> bool:
     return _RETRACE_WARNING not in record.getMessage()
 
 
+def check_gate_type(config: Config) -> None:
+    """A gate on one entity type must name a type the data has: found now, not after training
+    (and after metrics.json is written)."""
+    gate = config.gate
+    if gate is None or ".per_type." not in gate.metric:
+        return
+    type_name = gate.metric.split(".")[2]
+    types = train_entity_types(config)
+    if type_name not in types:
+        raise WdTrainError(f"gate.metric: {gate.metric}: no entity type {type_name!r} in "
+                           f"data.train (types: {', '.join(sorted(types)) or 'none'})")
+
+
 def train_one(config: Config, *, results: Path | None, overwrite: bool, resume: bool,
               progress=None, **made_by) -> RunMetrics:
     """One training run, its results line appended. `made_by`: variant, overrides,
@@ -64,7 +78,11 @@ def train_one(config: Config, *, results: Path | None, overwrite: bool, resume: 
     metrics = train_run(config, overwrite=overwrite, resume=resume, progress=progress,
                         **made_by)
     if results is not None:
-        append_result(results, result_line(metrics))
+        try:
+            append_result(results, result_line(metrics))
+        except OSError as exc:
+            raise WdTrainError(f"--results {results}: cannot append ({exc.strerror or exc}); the "
+                               f"run itself finished in {metrics.run_dir}") from None
     return metrics
 
 
@@ -93,6 +111,14 @@ def run_config(
         extra.append(f"gate.min={min_f1!r}")
     config, _ = load_config(config_path, [*set_texts, *extra])
     config_file = str(Path(config_path).resolve())
+    check_gate_type(config)
+    if results is not None:  # a results file that cannot take the line: say so before training
+        try:
+            Path(results).parent.mkdir(parents=True, exist_ok=True)
+            with open(results, "a", encoding="utf-8"):
+                pass
+        except OSError as exc:
+            raise WdTrainError(f"--results {results}: cannot append ({exc.strerror})") from None
 
     if config.compare is None:
         if variant is not None or seed is not None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from ..config import OptimizerConfig
+from ..errors import WdTrainError
 
 
 class Schedule(BaseModel):
@@ -43,7 +44,12 @@ def make_schedule(config: OptimizerConfig, total_steps: int) -> Schedule:
         return Schedule(name="constant", learning_rate=config.learning_rate, warmup_steps=0,
                         decay_steps=total_steps, min_lr=config.learning_rate)
     if config.warmup_steps is not None:
-        warmup = min(config.warmup_steps, total_steps)
+        if config.warmup_steps > total_steps:  # clamping it would silently drop the decay
+            raise WdTrainError(
+                f"optimizer.warmup_steps: {config.warmup_steps} is more than the run's "
+                f"{total_steps} training steps (training.epochs × batches per epoch); lower it "
+                "or use optimizer.warmup_proportion")
+        warmup = config.warmup_steps
     else:
         warmup = round(config.warmup_proportion * total_steps)
     return Schedule(name="warmup_decay", learning_rate=config.learning_rate, warmup_steps=warmup,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from ..bert_folder import BERT_CONFIG_FILE, WEIGHTS_PREFIX, read_bert_config
+from ..bert_folder import BERT_CONFIG_FILE, WEIGHTS_PREFIX, check_folder, read_bert_config
 from ..config import ModelConfig
 from ..errors import WdTrainError
 
@@ -53,6 +53,19 @@ def backbone_spec(config: ModelConfig, vocab_size: int) -> BackboneSpec:
     )
 
 
+def check_positions(config: ModelConfig, max_seq_len: int) -> None:
+    """A window longer than the position embeddings would die deep in TensorFlow: refuse it
+    before any work (random_init is checked by the config schema)."""
+    if config.checkpoint is None:
+        return
+    check_folder(config.checkpoint)
+    positions = read_bert_config(config.checkpoint)["max_position_embeddings"]
+    if max_seq_len > positions:
+        raise WdTrainError(f"data.max_seq_len ({max_seq_len}) is more than the model's "
+                           f"position embeddings ({config.checkpoint / BERT_CONFIG_FILE}: "
+                           f"max_position_embeddings {positions})")
+
+
 def _random_backbone(spec: BackboneSpec):
     import tensorflow as tf
     from keras_bert import get_model
@@ -74,8 +87,9 @@ def _pretrained_backbone(checkpoint: Path):
             trainable=True,  # keras_bert's default follows `training`, i.e. frozen
             seq_len=None,  # variable-length batches
         )
-    except (ValueError, KeyError) as exc:  # a tensor missing or misshaped in the checkpoint
-        raise WdTrainError(f"model.checkpoint: {checkpoint}: cannot load ({exc})") from None
+    except (ValueError, KeyError, IndexError) as exc:  # a tensor missing, misshaped or cut off
+        raise WdTrainError(f"model.checkpoint: {checkpoint / WEIGHTS_PREFIX}: cannot load "
+                           f"({exc or type(exc).__name__})") from None
 
 
 def add_tagging_head(backbone, num_labels: int, head_dropout: float):

@@ -8,6 +8,7 @@ shapes (the input signature has a free sequence length).
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,6 +48,14 @@ class FitResult:
     @property
     def train_tokens(self) -> int:
         return sum(r.tokens for r in self.history)
+
+
+class Diverged(Exception):
+    """The loss of a step was not finite or above the limit: the run has no result."""
+
+    def __init__(self, epoch: int, step: int, lr: float, loss: float):
+        super().__init__(f"epoch {epoch}, step {step + 1}: loss {loss:g} at lr {lr:.3g}")
+        self.epoch, self.step, self.lr, self.loss = epoch, step, lr, loss
 
 
 @dataclass
@@ -110,6 +119,7 @@ def fit(
     seed: int,
     patience: int | None,
     loss_average: str = "batch",
+    max_loss: float | None = None,
     progress: Progress | None = None,
     on_epoch_end: Callable[[EpochRecord, FitResult, np.random.Generator], None] | None = None,
     resume: ResumePoint | None = None,
@@ -142,6 +152,8 @@ def fit(
             step = int(optimizer.iterations.numpy())
             loss = float(train_step(token_ids, segment_ids, label_ids))
             lr = schedule_lr(schedule, step)
+            if not math.isfinite(loss) or (max_loss is not None and loss > max_loss):
+                raise Diverged(epoch, step, lr, loss)
             result.lr_trace.append((step, lr))
             losses.append(loss)
             tokens += int(lengths[indices].sum())

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import WdTrainError
+from ..errors import WdTrainError, short_reason
 from ..evaluation import Scores
 from ..files import write_json_atomic
 from ..run_dir import RESUME_FOLDER
@@ -88,13 +88,32 @@ class ResumeStore:
         self.identity = json.loads(json.dumps(identity))  # as it will read back from JSON
         self._full = tf.train.Checkpoint(model=model, optimizer=optimizer)
         self._model_only = tf.train.Checkpoint(model=model)
+        self._saved: set[str] = set()  # the snapshots the current state.json names
+        self._last: str | None = None  # the last of them
 
     @property
     def state_path(self) -> Path:
         return self.folder / STATE_FILE
 
     def save(self, result: FitResult, rng: np.random.Generator) -> None:
+        """Snapshot the epoch just finished; on a full disk or another write error, remove
+        what was half written (TensorFlow's `_temp` folder) and keep the previous state."""
+        import tensorflow as tf
+
         epoch = result.history[-1].epoch
+        try:
+            self._write_state(result, rng, epoch)
+        except (OSError, tf.errors.OpError) as exc:
+            try:
+                _remove_snapshots(self.folder, keep=self._saved)
+            except WdTrainError:
+                pass  # the write error below is the one to report
+            previous = (f"--resume continues after {self._last}" if self._last
+                        else "no earlier epoch to resume from")
+            raise WdTrainError(f"{self.folder}: cannot write the epoch-{epoch} snapshot "
+                               f"({short_reason(exc)}); {previous}") from None
+
+    def _write_state(self, result: FitResult, rng: np.random.Generator, epoch: int) -> None:
         self._full.write(str(self.folder / f"epoch-{epoch}"))
         state = {
             "format": STATE_FORMAT,
@@ -107,7 +126,8 @@ class ResumeStore:
             "identity": self.identity,
         }
         write_json_atomic(self.state_path, state)
-        _remove_snapshots(self.folder, keep={state["last"], state["best"]})
+        self._saved, self._last = {state["last"], state["best"]}, state["last"]
+        _remove_snapshots(self.folder, keep=self._saved)
 
     def restore(self, predict_dev) -> ResumePoint | None:
         """Load the last epoch's model and optimizer state; None when there is nothing to
@@ -140,8 +160,11 @@ class ResumeStore:
             self._model_only.read(str(self.folder / best)).expect_partial()
             best_weights = [w.copy() for w in self.model.get_weights()]
             best_dev_predictions = predict_dev()
-            self._full.read(str(self.folder / last))
-        except (tf.errors.OpError, ValueError) as exc:
+            # the optimizer's slots and hyperparameters exist before reading, so that they are
+            # restored now rather than left pending (TensorFlow warns about pending ones)
+            self.optimizer._create_all_weights(self.model.trainable_variables)
+            self._full.read(str(self.folder / last)).assert_existing_objects_matched()
+        except (tf.errors.OpError, ValueError, IndexError, KeyError, AssertionError) as exc:
             raise WdTrainError(f"{self.folder}: cannot read snapshot {last} or {best} "
                                f"({getattr(exc, 'message', exc)}); pass --overwrite to start "
                                "the run again") from None
@@ -149,6 +172,7 @@ class ResumeStore:
             raise WdTrainError(f"{self.folder}/{last}: optimizer at step "
                                f"{int(self.optimizer.iterations.numpy())}, {STATE_FILE} says "
                                f"{steps}; pass --overwrite to start the run again")
+        self._saved, self._last = {last, best}, last
         result = FitResult(history=history, best_epoch=best_epoch, best_weights=best_weights,
                            best_dev_predictions=best_dev_predictions)
         return ResumePoint(result, rng_state)

@@ -13,12 +13,12 @@ from typing import Any
 from ..config import Config, config_to_yaml, require_same_config
 from ..data.batching import batches_per_epoch
 from ..data.dataset import EncodedData, Split, load_data
-from ..errors import WdTrainError
+from ..errors import TrainingDiverged, WdTrainError, short_reason
 from ..evaluation import Scores, conll_lines, evaluate, make_predict_function
-from ..files import write_csv_atomic, write_text_atomic
+from ..files import replace_atomic, write_csv_atomic, write_text_atomic
 from ..model.optimizer import build_optimizer
 from ..model.schedule import make_schedule
-from ..model.tagger import BackboneSpec, backbone_spec, build_tagger
+from ..model.tagger import BackboneSpec, backbone_spec, build_tagger, check_positions
 from ..run_dir import (
     CONFIG_FILE,
     DEV_PREDICTIONS_FILE,
@@ -33,11 +33,12 @@ from ..run_dir import (
     TaggerFile,
     now_iso,
     prepare_run_dir,
+    run_dir_lock,
     write_metrics,
     write_tagger_file,
 )
 from .device import describe_device, package_versions, seed_everything
-from .loop import EpochRecord, FitResult, Progress, fit
+from .loop import Diverged, EpochRecord, FitResult, Progress, fit
 from .resume import ResumeStore, clear_resume_state, has_resume_state
 from .tensorboard import TensorBoardLog
 
@@ -65,8 +66,28 @@ def train_run(
     metrics.json, so that the run directory alone says what it was. `resume`: continue an
     interrupted run of the same config from its last finished epoch (a fresh start when there
     is none)."""
+    with run_dir_lock(config.output.dir):
+        try:
+            return _train_run(config, overwrite=overwrite, resume=resume, progress=progress,
+                              variant=variant, overrides=overrides, config_file=config_file)
+        except OSError as exc:  # a full disk, a folder made read-only under a running run
+            where = exc.filename or config.output.dir
+            raise WdTrainError(f"{where}: cannot write ({short_reason(exc)})") from None
+        except Exception as exc:
+            # TensorFlow's own I/O and resource errors (a full disk under its event writer,
+            # device memory): one line, not a traceback
+            if not type(exc).__module__.startswith("tensorflow") or not hasattr(exc, "message"):
+                raise
+            raise WdTrainError(f"{config.output.dir}: training stopped ({short_reason(exc)})"
+                               ) from None
+
+
+def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progress | None,
+               variant: str | None, overrides: dict[str, Any] | None,
+               config_file: str | None) -> RunMetrics:
     started = time.perf_counter()
     run_dir = prepare_run_dir(config.output.dir, overwrite)
+    check_positions(config.model, config.data.max_seq_len)
     resuming = resume and has_resume_state(run_dir)
     if resuming:
         require_same_config(run_dir, config, holds="an interrupted run",
@@ -81,6 +102,10 @@ def train_run(
         f"dev {len(data.dev.sentences)}, test {len(data.test.sentences) if data.test else 0}; "
         f"{len(data.labels)} labels; lowercase={data.lowercase} ({data.lowercase_source})"
     )
+    total_steps = config.training.epochs * batches_per_epoch(
+        len(data.train.windows), config.training.batch_size
+    )
+    schedule = make_schedule(config.optimizer, total_steps)  # refuses a warmup past the end
     seed_everything(config.training.seed)
     device = describe_device()
     spec = backbone_spec(config.model, len(data.vocab))
@@ -90,10 +115,6 @@ def train_run(
             f"only {spec.token_num} token embeddings"
         )
     model = build_tagger(config.model, spec, len(data.labels))
-    total_steps = config.training.epochs * batches_per_epoch(
-        len(data.train.windows), config.training.batch_size
-    )
-    schedule = make_schedule(config.optimizer, total_steps)
     optimizer = build_optimizer(config.optimizer, schedule, model.trainable_variables)
     log.info(f"device: {device}; schedule: {schedule.name} lr={schedule.learning_rate:g} "
              f"warmup={schedule.warmup_steps} decay={schedule.decay_steps} "
@@ -127,15 +148,24 @@ def train_run(
             model, optimizer, schedule, data,
             epochs=config.training.epochs, batch_size=config.training.batch_size,
             seed=config.training.seed, patience=config.training.patience,
-            loss_average=config.training.loss_average,
+            loss_average=config.training.loss_average, max_loss=config.training.max_loss,
             progress=tensorboard.wrap_progress(progress), on_epoch_end=on_epoch_end,
             resume=start,
         )
-    finally:
-        tensorboard.close()
+    except BaseException as exc:
+        tensorboard.close(quietly=True)  # the error that stopped training is the one to report
+        if not isinstance(exc, Diverged):
+            raise
+        kept = (f"the last good epoch's state is in {store.folder}" if has_resume_state(run_dir)
+                else "it diverged in its first epoch")
+        limit = "" if config.training.max_loss is None else \
+            f" (training.max_loss {config.training.max_loss:g})"
+        raise TrainingDiverged(f"training diverged at {exc}{limit}; no metrics.json was "
+                               f"written, {kept}") from None
+    tensorboard.close()
 
     model.set_weights(result.best_weights)
-    model.save_weights(str(run_dir / WEIGHTS_FILE))
+    replace_atomic(run_dir / WEIGHTS_FILE, lambda tmp: model.save_weights(str(tmp)))
     predict = make_predict_function(model)
     best = result.history[result.best_epoch - 1]
     test_scores = test_predicted = None

@@ -48,5 +48,10 @@ class TensorBoardLog:
         self.scalar("epoch_loss", record.loss, record.steps)
         self._writer.flush()
 
-    def close(self) -> None:
-        self._writer.close()
+    def close(self, quietly: bool = False) -> None:
+        """`quietly`: while another error is on its way out, do not replace it with this one."""
+        try:
+            self._writer.close()
+        except Exception:
+            if not quietly:
+                raise

@@ -15,7 +15,7 @@ import yaml
 
 from ..config import validate
 from ..data.dataset import read_settings
-from ..data.reader import Sentence, has_tag_column, read_conll, read_text
+from ..data.reader import Sentence, check_labels_known, has_tag_column, read_conll, read_text
 from ..data.wordpieces import WordPieceAligner, encode_sentences, load_vocab
 from ..errors import WdTrainError
 from ..evaluation import Scores, conll_lines, score
@@ -67,9 +67,10 @@ def predict_file(run_dir: Path | str, input_path: Path | str, batch_size: int = 
     text = read_text(input_path, settings["encoding"])  # read once: sniffed, then parsed
     scored = has_tag_column(text, input_path)
     sentences = read_conll(input_path, **settings, tokens_only=not scored, text=text)
+    if scored:  # a gold tag the model cannot predict would score as a silent miss
+        check_labels_known(sentences, set(tagger.labels), input_path)
     aligner = WordPieceAligner(load_vocab(vocab_path), tagger.lowercase, tagger.max_seq_len)
-    # Gold ids only mark which pieces are scored (each word's first), so any tag will do here;
-    # gold tags the model never saw are then simply missed in the scores, not an error.
+    # Gold ids only mark which pieces are scored (each word's first), so any tag will do here.
     placeholders = [Sentence(s.tokens, ["O"] * len(s.tokens), s.line) for s in sentences]
     windows = encode_sentences(placeholders, aligner, {"O": 0})
 

@@ -1,0 +1,368 @@
+"""Bad input and faults, as a new user meets them: every case is a real file or config written
+here, run through the command line. Each must give its documented exit code and exactly one
+line on stderr that names the place (file:line, config key or path), no traceback, no
+metrics.json, and no temporary file left behind.
+
+Exit codes: 2 bad input or a file-system fault, 3 training diverged (1 is a failed gate only).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+
+@dataclass
+class Case:
+    id: str
+    make: Callable  # (env) -> argv after `wd-train`
+    message: str  # text the one stderr line must contain ({tmp} is the test's folder)
+    exit_code: int = 2
+
+
+class Env:
+    """What a case builds on: this test's folder, the tiny data set and config writers."""
+
+    def __init__(self, tmp: Path, dataset: dict[str, Path], config_dict, write_config, hf_bert):
+        self.tmp, self.dataset = tmp, dataset
+        self._config_dict, self._write_config, self.hf_bert = config_dict, write_config, hf_bert
+        self.out = tmp / "out"
+
+    def config(self, **sections) -> dict:
+        return self._config_dict(self.dataset, self.out, **sections)
+
+    def train(self, config: dict | None = None, *extra: str, name: str = "c.yaml") -> list:
+        path = self._write_config(self.tmp / name, config or self.config())
+        return ["train", path, "--quiet", *extra]
+
+    def text(self, name: str, content: str | bytes) -> Path:
+        path = self.tmp / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+        return path
+
+    def with_data(self, **files: Path) -> list:
+        config = self.config()
+        config["data"].update({k: str(v) for k, v in files.items()})
+        return self.train(config)
+
+    def with_model(self, model: dict) -> list:
+        config = self.config()
+        config["model"] = model
+        return self.train(config)
+
+    def google_folder(self) -> Path:
+        """A tiny Google-format BERT folder (imported from a tiny HF BERT) to damage."""
+        from wd_train.model.hf_import import import_hf
+
+        folder = self.tmp / "google"
+        import_hf(self.hf_bert.write(self.tmp / "hf"), folder)
+        return folder
+
+
+def _raw_config(env: Env, text: str) -> list:
+    return ["train", env.text("raw.yaml", text), "--quiet"]
+
+
+def _dup_section(env: Env) -> list:
+    config = env.config()
+    text = yaml.safe_dump(config, sort_keys=False) + "training:\n  epochs: 1\n"
+    return _raw_config(env, text)
+
+
+def _truncated_weights(env: Env) -> list:
+    folder = env.google_folder()
+    data = next(folder.glob("bert_model.ckpt.data-*"))
+    data.write_bytes(data.read_bytes()[: data.stat().st_size // 3])
+    return env.with_model({"checkpoint": str(folder)})
+
+
+def _damaged_google(name: str, content: str) -> Callable:
+    def make(env: Env) -> list:
+        folder = env.google_folder()
+        (folder / name).write_text(content, encoding="utf-8")
+        return env.with_model({"checkpoint": str(folder)})
+    return make
+
+
+def _google_without_key(env: Env) -> list:
+    folder = env.google_folder()
+    config = json.loads((folder / "bert_config.json").read_text())
+    del config["hidden_size"]
+    (folder / "bert_config.json").write_text(json.dumps(config))
+    return env.with_model({"checkpoint": str(folder)})
+
+
+def _short_positions(env: Env) -> list:
+    config = env.config()
+    config["model"] = {"checkpoint": str(env.google_folder())}  # 40 position embeddings
+    config["data"]["max_seq_len"] = 64
+    return env.train(config)
+
+
+def _finished(env: Env, finished_run) -> Path:
+    return Path(shutil.copytree(finished_run[1], env.tmp / "finished"))
+
+
+CONLL_OK = "EU B-ORG\nrejects O\nGerman B-MISC\ncall O\n\nPeter B-PER\nBlackburn I-PER\n"
+
+CASES = [
+    # --- config ---------------------------------------------------------------------------
+    Case("unknown-key", lambda e: e.train(e.config(optimizer={"learning_rat": 1e-4})),
+         "c.yaml: optimizer.learning_rat: unknown key; did you mean 'optimizer.learning_rate'"),
+    Case("lr-inf", lambda e: e.train(None, "--set", "optimizer.learning_rate=.inf"),
+         "optimizer.learning_rate: Input should be a finite number"),
+    Case("lr-nan", lambda e: e.train(e.config(optimizer={"learning_rate": float("nan")})),
+         "optimizer.learning_rate: Input should be a finite number"),
+    Case("epochs-yes", lambda e: _raw_config(e, yaml.safe_dump(e.config()).replace(
+        "epochs: 2", "epochs: yes")), "training.epochs: expected a number, not the boolean true"),
+    Case("limit-true", lambda e: e.train(None, "--set", "data.limit=true"),
+         "data.limit: expected a number, not the boolean true"),
+    Case("section-twice", _dup_section, "invalid YAML: key 'training' is written twice (lines"),
+    Case("min-lr-above-lr", lambda e: e.train(e.config(optimizer={"min_lr": 0.1})),
+         "optimizer: min_lr (0.1) is above learning_rate (0.005)"),
+    Case("warmup-past-the-end", lambda e: e.train(e.config(optimizer={"warmup_steps": 10_000})),
+         "optimizer.warmup_steps: 10000 is more than the run's"),
+    Case("window-past-positions", lambda e: e.train(None, "--set", "data.max_seq_len=128"),
+         "data.max_seq_len (128) is more than model.random_init.max_position (64)"),
+    Case("window-past-checkpoint-positions", _short_positions,
+         "data.max_seq_len (64) is more than the model's position embeddings"),
+    Case("set-bad-yaml", lambda e: e.train(None, "--set", "training.epochs=[1"),
+         "--set 'training.epochs=[1': value is not valid YAML (expected ',' or ']'"),
+    Case("set-no-equals", lambda e: e.train(None, "--set", "training.epochs"),
+         "--set 'training.epochs': expected section.key=value"),
+    Case("gate-unknown-type", lambda e: e.train(None, "--set", "gate.metric=test.per_type.FOO.f1",
+                                                "--min-f1", "0.5"),
+         "gate.metric: test.per_type.FOO.f1: no entity type 'FOO' in data.train (types: LOC, "),
+    Case("min-f1-above-1", lambda e: e.train(None, "--min-f1", "1.5"),
+         "--min-f1 1.5: expected an F1 between 0 and 1"),
+    Case("config-missing", lambda e: ["train", e.tmp / "nope.yaml"], "nope.yaml: config file not found"),
+    Case("config-not-a-mapping", lambda e: _raw_config(e, "- data\n- model\n"),
+         "raw.yaml: expected a mapping of sections at the top level"),
+    Case("resume-and-overwrite", lambda e: e.train(None, "--resume", "--overwrite"),
+         "--resume and --overwrite: choose one"),
+    # --- data files -----------------------------------------------------------------------
+    Case("train-missing", lambda e: e.with_data(train=e.tmp / "missing.conll"),
+         "missing.conll: data file not found"),
+    Case("one-column-line", lambda e: e.with_data(train=e.text("t.conll", "EU B-ORG\nrejects\n")),
+         "t.conll:2: expected at least 2 columns (token and tag), got 1"),
+    Case("column-count-changes", lambda e: e.with_data(
+        train=e.text("t.conll", "EU B-ORG\nNew York B-LOC\n")),
+        "t.conll:2: 3 columns, but line 1 has 2"),
+    Case("bad-tag", lambda e: e.with_data(train=e.text("t.conll", "EU X-ORG\n")),
+         "t.conll:1: tag 'X-ORG' is not valid in IOB2"),
+    Case("invalid-iob2-refused", lambda e: e.train(
+        None, "--set", f"data.train={e.text('t.conll', 'EU O' + chr(10) + 'Union I-ORG' + chr(10))}",
+        "--set", "data.on_invalid_tags=error"),
+        "t.conll:2: I-ORG does not continue an entity (after O)"),
+    Case("dev-tag-unseen", lambda e: e.with_data(dev=e.text("d.conll", "Paris B-GPE\n")),
+         "d.conll:1: tag 'B-GPE' does not occur in the training data"),
+    Case("not-utf8", lambda e: e.with_data(train=e.text("t.conll", b"EU B-ORG\ncaf\xe9 O\n")),
+         "t.conll:2: not valid utf-8 (byte 0xe9)"),
+    Case("unknown-encoding", lambda e: e.train(None, "--set", "data.encoding=klingon"),
+         "data.encoding: unknown encoding 'klingon'"),
+    Case("empty-train", lambda e: e.with_data(train=e.text("t.conll", "\n\n")),
+         "t.conll: no sentences found"),
+    Case("chars-format-word", lambda e: e.train(None, "--set", "data.format=chars"),
+         "data.format is chars but the token"),
+    Case("label-column-out-of-range", lambda e: e.train(None, "--set", "data.label_column=5"),
+         "data.label_column is 5 but the line has 2 columns"),
+    Case("vocab-missing", lambda e: e.train(e.config(model={"vocab": str(e.tmp / "v.txt")})),
+         "v.txt: vocab file not found"),
+    Case("vocab-without-pad", lambda e: e.train(e.config(model={"vocab": str(e.text(
+        "v.txt", "[UNK]\n[CLS]\n[SEP]\n[PAD]\n"))})), "v.txt:1: expected [PAD] as token 0"),
+    # --- the pretrained folder ------------------------------------------------------------
+    Case("checkpoint-not-a-folder", lambda e: e.with_model({"checkpoint": str(e.tmp / "nope")}),
+         "model.checkpoint: "),
+    Case("checkpoint-incomplete", lambda e: e.with_model({"checkpoint": str(
+        e.text("ckpt/vocab.txt", "[PAD]\n").parent)}),
+        "lacks bert_config.json, bert_model.ckpt.index"),
+    Case("bert-config-corrupt", _damaged_google("bert_config.json", "{ not json"),
+         "bert_config.json: cannot read"),
+    Case("bert-config-incomplete", _google_without_key,
+         "bert_config.json: hidden_size must be a positive integer (missing)"),
+    Case("import-meta-corrupt", _damaged_google("wd_train.json", "[1, 2"),
+         "wd_train.json: cannot read"),
+    Case("checkpoint-data-truncated", _truncated_weights, "bert_model.ckpt"),
+    # --- the run directory and results file -----------------------------------------------
+    Case("output-parent-is-a-file", lambda e: e.train(None, "-o", e.text("f", "") / "run"),
+         "output.dir: {tmp}/f/run: cannot create (Not a directory)"),
+    Case("output-is-a-file", lambda e: e.train(None, "-o", e.text("f", "")),
+         "output.dir: {tmp}/f exists and is not a directory"),
+    Case("results-is-a-folder", lambda e: e.train(None, "--results", e.tmp),
+         "--results {tmp}: cannot append (Is a directory)"),
+    # --- training itself ------------------------------------------------------------------
+    Case("diverges", lambda e: e.train(None, "--set", "optimizer.learning_rate=1000"),
+         "training diverged at epoch 1, step", exit_code=3),
+    Case("diverges-below-max-loss", lambda e: e.train(
+        None, "--set", "optimizer.learning_rate=0.005", "--set", "training.max_loss=0.01"),
+        "(training.max_loss 0.01); no metrics.json was written", exit_code=3),
+    # --- report ---------------------------------------------------------------------------
+    Case("report-missing", lambda e: ["report", e.tmp / "none.jsonl"],
+         "none.jsonl: no such results file or run directory"),
+    Case("report-bad-line", lambda e: ["report", e.text("r.jsonl", '{"seed": 1}\n')],
+         "r.jsonl:1: not a wd-train results line"),
+    Case("check-data-refuses", lambda e: ["check-data", e.train(None, name="k.yaml")[1],
+                                          "--set", f"data.dev={e.text('d.conll', 'X B-GPE')}"],
+         "d.conll: tags not in the training data: B-GPE"),
+]
+
+
+@pytest.fixture
+def env(tmp_path, tiny_dataset, tiny_config_dict, write_config, hf_bert) -> Env:
+    return Env(tmp_path, tiny_dataset, tiny_config_dict, write_config, hf_bert)
+
+
+def _temporary_files(folder: Path) -> list[str]:
+    return [str(p) for p in folder.rglob("*")
+            if p.name.endswith((".tmp", "_temp")) or ".tmp-" in p.name]
+
+
+def check_one_line(result, case: Case, env: Env) -> None:
+    stderr = result.stderr
+    assert "Traceback" not in stderr + result.stdout, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert case.message.format(tmp=env.tmp) in lines[0], lines[0]
+    assert result.exit_code == case.exit_code, (result.exit_code, lines[0])
+    assert not list(env.tmp.rglob("metrics.json"))
+    assert _temporary_files(env.tmp) == []
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_bad_input_is_one_line_and_its_exit_code(case, env, wd_invoke):
+    check_one_line(wd_invoke(*case.make(env)), case, env)
+
+
+PREDICT_CASES = [
+    Case("predict-unseen-tag", lambda e, run: ["predict", run, e.text("p.conll", "Paris B-GPE\n")],
+         "p.conll:1: tag 'B-GPE' does not occur in the training data"),
+    Case("predict-not-a-run", lambda e, run: ["predict", e.tmp, e.text("p.conll", CONLL_OK)],
+         "no model.json (not a finished wd-train run)"),
+    Case("predict-model-json-damaged", lambda e, run: [
+        "predict", _with(run / "model.json", "{"), e.text("p.conll", CONLL_OK)],
+        "model.json: cannot read"),
+    Case("predict-output-is-input", lambda e, run: [
+        "predict", run, e.text("p.conll", CONLL_OK), "-o", e.tmp / "p.conll"],
+        "is the input file"),
+    Case("finished-needs-overwrite", lambda e, run: [
+        "train", run / "config.yaml", "--quiet", "-o", run],
+        "already holds a finished run; pass --overwrite"),
+]
+
+
+def _with(path: Path, content: str) -> Path:
+    path.write_text(content)
+    return path.parent
+
+
+@pytest.mark.parametrize("case", PREDICT_CASES, ids=lambda c: c.id)
+def test_bad_input_around_a_finished_run(case, env, finished_run, wd_invoke):
+    run = _finished(env, finished_run)
+    (run / "metrics.json").rename(env.tmp / "moved-metrics")  # so that no metrics.json is new
+    if case.id == "finished-needs-overwrite":
+        (env.tmp / "moved-metrics").rename(run / "metrics.json")
+        result = wd_invoke(*case.make(env, run))
+        (run / "metrics.json").unlink()  # the original's, checked unchanged below
+        check_one_line(result, case, env)
+        return
+    check_one_line(wd_invoke(*case.make(env, run)), case, env)
+
+
+def test_a_second_run_into_a_locked_run_directory_is_refused(env, wd_invoke):
+    env.out.mkdir()
+    with open(env.out / ".wd-train.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        lock.write("4242")
+        lock.flush()
+        result = wd_invoke(*env.train())
+    check_one_line(result, Case("locked", None, f"output.dir: {env.out} is in use by another "
+                                "wd-train run (pid 4242)"), env)
+    assert not (env.out / "config.yaml").exists()  # the other run's files are left alone
+
+
+def test_the_lock_of_a_killed_run_is_not_stale(env, wd_process):
+    """flock dies with its process: a run killed mid-way leaves no lock that blocks the next."""
+    argv = [str(a) for a in env.train()]
+    code = ("import os, sys, fcntl; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
+            "fcntl.flock(fd, fcntl.LOCK_EX); os.kill(os.getpid(), 9)")
+    env.out.mkdir()
+    subprocess.run([sys.executable, "-c", code, str(env.out / ".wd-train.lock")], check=False)
+    result = wd_process(*argv[:2], "--quiet", "--set", "training.epochs=1")
+    assert result.returncode == 0, result.stderr
+    assert (env.out / "metrics.json").exists()
+
+
+def _drop_root_overrides() -> list[str]:
+    """Run as root without the capabilities that ignore file permissions."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("root without setpriv: file permissions cannot be tested")
+    return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
+
+
+def test_an_unwritable_output_directory(env):
+    config = env.train()[1]
+    parent = env.tmp / "readonly"
+    parent.mkdir()
+    parent.chmod(0o555)
+    try:
+        result = subprocess.run(
+            [*_drop_root_overrides(), sys.executable, "-m", "wd_train.cli", str(config), "-q",
+             "-o", str(parent / "run")], capture_output=True, text=True, check=False, timeout=300)
+    finally:
+        parent.chmod(0o755)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"wd-train: error: output.dir: {parent}/run: cannot create (Permission denied)"]
+
+
+def test_a_full_disk_while_checkpointing_leaves_a_resumable_state(env, wd_invoke):
+    """A tmpfs too small for the epoch snapshot: one line, the half-written snapshot removed."""
+    mount = env.tmp / "small"
+    mount.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
+                             capture_output=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        free = shutil.disk_usage(mount).free
+        (mount / "filler").write_bytes(b"\0" * (free - 48 * 1024))
+        result = wd_invoke(*env.train(None, "-o", mount / "run"))
+        assert result.exit_code == 2, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+        assert f"{mount}/run" in lines[0] and "No space left on device" in lines[0], lines[0]
+        assert not (mount / "run" / "metrics.json").exists()
+        assert _temporary_files(mount) == []
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_tensorflow_start_up_noise_is_quiet_and_can_come_back(env, wd_process):
+    argv = env.train(None, "--set", "data.train=" + str(env.tmp / "missing.conll"))
+    quiet = wd_process(*argv)
+    assert quiet.returncode == 2
+    assert quiet.stderr.strip().splitlines() == [
+        f"wd-train: error: {env.tmp}/missing.conll: data file not found"]
+    one_epoch = env.train(None, "--set", "training.epochs=1")
+    finished = wd_process(*one_epoch)
+    assert finished.returncode == 0 and finished.stderr == "", finished.stderr
+    loud = subprocess.run([sys.executable, "-m", "wd_train.cli", *map(str, one_epoch),
+                           "-o", str(env.tmp / "loud")], capture_output=True, text=True,
+                          check=False, timeout=300, env={**os.environ, "WD_TRAIN_TF_LOG": "1"})
+    assert loud.returncode == 0 and loud.stderr != ""  # TensorFlow's own lines are back

@@ -126,41 +126,108 @@ def report_command(
 @app.command("predict")
 def predict_command(
     run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A finished run directory.")],
-    input_path: Annotated[Path, typer.Argument(
-        metavar="FILE", help="CoNLL file in the run's data format; with gold tags it is scored, "
-        "with one column (tokens only) it is just tagged.")],
+    input_path: Annotated[Path | None, typer.Argument(
+        metavar="[FILE]", help="A CoNLL file in the run's data format (with gold tags it is "
+        "scored, with one column, tokens only, it is just tagged); or raw text: a .txt file "
+        "or - (stdin), one text per line.")] = None,
+    texts: Annotated[list[str], typer.Option(
+        "--text", metavar="TEXT", help="A raw text to tag (repeatable), instead of FILE.")
+    ] = [],  # noqa: B006
+    output_format: Annotated[str | None, typer.Option(
+        "--format", metavar="jsonl|conll", help="Raw text: `jsonl` (default), one JSON object "
+        "per text with its entities and character offsets; `conll`, word-per-line.")] = None,
     output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Write the predictions (`word [gold] predicted`) here instead of "
-        "stdout.")] = None,
+        "--output", "-o", help="Write the predictions here instead of stdout.")] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Sentences per batch.")] = 64,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No scores table.")] = False,
     as_json: Annotated[bool, typer.Option(
-        "--json", help="Print counts and scores as one JSON object on stdout (predictions only "
-        "with --output).")] = False,
+        "--json", help="CoNLL input: print counts and scores as one JSON object on stdout "
+        "(predictions only with --output).")] = False,
 ) -> None:
-    """Tag a CoNLL file with a finished run's best weights; score it when it has gold tags."""
+    """Tag a CoNLL file (scored when it has gold tags) or raw texts with a finished run."""
+    raw = bool(texts) or (input_path is not None and (str(input_path) == "-"
+                                                      or input_path.suffix == ".txt"))
+    try:
+        if texts and input_path is not None:
+            raise WdTrainError("--text: give either FILE or --text, not both")
+        if input_path is None and not texts:
+            raise WdTrainError("FILE: give a CoNLL file, a .txt file, - (stdin) or --text")
+        if output_format not in (None, "jsonl", "conll") or (output_format and not raw):
+            raise WdTrainError(f"--format {output_format}: expected jsonl or conll, for raw "
+                               "text (a CoNLL file is always written word-per-line)")
+        if raw and as_json:
+            raise WdTrainError("--json: for raw text the predictions are JSON lines already "
+                               "(--format jsonl)")
+    except WdTrainError as exc:
+        raise _fail(exc) from None
+    if raw:
+        _predict_raw(run_dir, input_path, texts, output_format or "jsonl", output, batch_size,
+                     quiet)
+    else:
+        _predict_conll(run_dir, input_path, output, batch_size, quiet, as_json)
+
+
+def _write_predictions(text: str, output: Path | None) -> None:
+    """To --output (whole or not at all), else stdout (a closed pipe ends quietly)."""
     from .files import write_text_atomic
+
+    if output is not None:
+        try:
+            write_text_atomic(output, text)
+        except OSError as exc:
+            raise _fail(WdTrainError(f"--output {output}: cannot write ({short_reason(exc)})")
+                        ) from None
+        return
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `wd-train predict … | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+
+
+def _predict_raw(run_dir: Path, input_path: Path | None, texts: list[str], output_format: str,
+                 output: Path | None, batch_size: int, quiet: bool) -> None:
+    import time
+
+    from .data.reader import read_text
+    from .use.predict import predict_texts, text_conll_lines
+
+    try:
+        if not texts and str(input_path) == "-":
+            texts = sys.stdin.read().split("\n")
+        elif not texts:
+            texts = read_text(input_path, "utf-8").split("\n")
+        if len(texts) > 1 and texts[-1] == "" and input_path is not None:
+            texts = texts[:-1]  # the file's last newline ends its last text
+        started = time.perf_counter()
+        predictions = predict_texts(run_dir, texts, batch_size=batch_size)
+        seconds = time.perf_counter() - started
+    except WdTrainError as exc:
+        raise _fail(exc) from None
+    if output_format == "jsonl":
+        body = "".join(json.dumps(p.as_dict(), ensure_ascii=False) + "\n" for p in predictions)
+    else:
+        body = text_conll_lines(predictions)
+    _write_predictions(body, output)
+    if not quiet:
+        words = sum(len(p.words) for p in predictions)
+        typer.echo(f"tagged {len(predictions)} texts, {words} words in {seconds:.1f} s (model "
+                   "loading included)", err=True)
+
+
+def _predict_conll(run_dir: Path, input_path: Path, output: Path | None, batch_size: int,
+                   quiet: bool, as_json: bool) -> None:
     from .use.predict import predict_file, scores_table
 
     try:
         if output is not None and output.resolve() == input_path.resolve():
             raise WdTrainError(f"--output {output}: is the input file; choose another path")
         prediction = predict_file(run_dir, input_path, batch_size=batch_size)
-        if output is not None:
-            try:
-                write_text_atomic(output, prediction.conll_lines())
-            except OSError as exc:
-                raise WdTrainError(f"--output {output}: cannot write ({exc})") from None
     except WdTrainError as exc:
         raise _fail(exc) from None
     predictions_on_stdout = output is None and not as_json
-    if predictions_on_stdout:
-        try:
-            sys.stdout.write(prediction.conll_lines())
-            sys.stdout.flush()
-        except BrokenPipeError:  # `wd-train predict … | head`: the reader has what it wanted
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
-            return
+    if output is not None or predictions_on_stdout:
+        _write_predictions(prediction.conll_lines(), output)
     if as_json:
         typer.echo(json.dumps(prediction.as_dict(), ensure_ascii=False))
     if not quiet:  # the table goes where it does not mix with machine-readable output

@@ -32,6 +32,7 @@ CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.json"  # written last: marks the run as finished
 TAGGER_FILE = "model.json"
 WEIGHTS_FILE = "weights.h5"
+VOCAB_FILE = "vocab.txt"  # a copy of the model's vocab: the run directory works on its own
 HISTORY_FILE = "history.csv"
 LR_FILE = "lr.csv"
 REPORT_FILE = "report.txt"
@@ -89,7 +90,8 @@ class RunMetrics(Record):
 
 
 class TaggerFile(Record):
-    """model.json: enough to rebuild the tagger and encode text as the run did."""
+    """model.json: enough to rebuild the tagger and encode text as the run did. File names are
+    relative to the run directory (older runs recorded the vocab by absolute path)."""
 
     backbone: BackboneSpec
     labels: list[str]
@@ -98,6 +100,11 @@ class TaggerFile(Record):
     lowercase: bool
     max_seq_len: int
     weights: str = WEIGHTS_FILE
+    scheme: str = "iob2"  # tag scheme of the labels (how entities are read from tags)
+    data_format: str = "conll"  # conll: words; chars: one character per token
+
+    def vocab_path(self, run_dir: Path) -> Path:
+        return Path(run_dir) / self.vocab  # an absolute path stays as it is
 
 
 def is_finished_run(path: Path) -> bool:

@@ -52,3 +52,53 @@ def test_predict_command(wd_process, finished_run, tmp_path):
     missing = wd_process("predict", tmp_path / "nowhere", dataset["test"])
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1
     assert "not a finished wd-train run" in missing.stderr
+
+
+def test_a_copied_run_predicts_without_the_files_it_was_made_from(finished_run, tmp_path):
+    metrics, run_dir, dataset, _ = finished_run
+    copy = shutil.copytree(run_dir, tmp_path / "moved")
+    saved_vocab = dataset["vocab"].read_bytes()
+    dataset["vocab"].rename(tmp_path / "vocab-away")  # the vocab the run was trained with
+    try:
+        prediction = predict_file(copy, dataset["test"])
+    finally:
+        (tmp_path / "vocab-away").rename(dataset["vocab"])
+    assert (copy / "vocab.txt").read_bytes() == saved_vocab
+    assert prediction.conll_lines() == (run_dir / "predictions.conll").read_text()
+    assert prediction.scores.f1 == pytest.approx(metrics["test"]["f1"], abs=1e-12)
+
+
+def test_raw_texts_are_tagged_as_the_same_words_in_a_file(finished_run, tmp_path):
+    from wd_train.use.predict import predict_texts
+
+    _, run_dir, dataset, _ = finished_run
+    sentences = [block.splitlines() for block in
+                 dataset["test"].read_text().strip().split("\n\n")]
+    texts = ["  ".join(line.split()[0] for line in block) for block in sentences]
+    tokens_only = tmp_path / "tokens.conll"
+    tokens_only.write_text("\n\n".join("\n".join(line.split()[0] for line in block)
+                                       for block in sentences) + "\n")
+    from_file = predict_file(run_dir, tokens_only)
+    from_text = predict_texts(run_dir, [*texts, ""])
+    assert [p.tags for p in from_text[:-1]] == from_file.predicted
+    assert from_text[-1].words == [] and from_text[-1].entities == []
+    for prediction in from_text:
+        for entity in prediction.entities:
+            assert prediction.text[entity["start"]:entity["end"]] == entity["text"]
+
+
+def test_predict_command_on_raw_text(finished_run, wd_process, tmp_path):
+    _, run_dir, _, _ = finished_run
+    texts = tmp_path / "texts.txt"
+    texts.write_text("John Smith visited London .\n\nMary Jones met the Red Cross\n")
+    result = wd_process("predict", run_dir, texts, "--quiet")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["text"] for line in lines] == ["John Smith visited London .", "",
+                                                 "Mary Jones met the Red Cross"]
+    one = wd_process("predict", run_dir, "--text", "John Smith visited London .", "-q")
+    assert json.loads(one.stdout) == lines[0]
+    conll = wd_process("predict", run_dir, "--text", "John Smith", "--format", "conll", "-q")
+    assert [line.split()[0] for line in conll.stdout.split("\n") if line] == ["John", "Smith"]
+    both = wd_process("predict", run_dir, texts, "--text", "x")
+    assert both.returncode == 2 and "either FILE or --text" in both.stderr

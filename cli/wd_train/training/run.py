@@ -15,7 +15,7 @@ from ..data.batching import batches_per_epoch
 from ..data.dataset import EncodedData, Split, load_data
 from ..errors import TrainingDiverged, WdTrainError, short_reason
 from ..evaluation import Scores, conll_lines, evaluate, make_predict_function
-from ..files import replace_atomic, write_csv_atomic, write_text_atomic
+from ..files import replace_atomic, write_bytes_atomic, write_csv_atomic, write_text_atomic
 from ..model.optimizer import build_optimizer
 from ..model.schedule import make_schedule
 from ..model.tagger import BackboneSpec, backbone_spec, build_tagger, check_positions
@@ -27,6 +27,7 @@ from ..run_dir import (
     REPORT_FILE,
     TENSORBOARD_FOLDER,
     TEST_PREDICTIONS_FILE,
+    VOCAB_FILE,
     WEIGHTS_FILE,
     RunMetrics,
     SplitSize,
@@ -227,12 +228,15 @@ def _write_outputs(run_dir: Path, config: Config, data: EncodedData, spec: Backb
     if test_predicted is not None:
         write_text_atomic(run_dir / TEST_PREDICTIONS_FILE,
                           conll_lines(data.test.sentences, test_predicted))
+    write_bytes_atomic(run_dir / VOCAB_FILE, data.vocab_path.read_bytes())
     write_tagger_file(run_dir, TaggerFile(
         backbone=spec,
         labels=data.labels,
         head_dropout=config.model.head_dropout,
-        vocab=str(data.vocab_path),
+        vocab=VOCAB_FILE,
         lowercase=data.lowercase,
         max_seq_len=config.data.max_seq_len,
         weights=WEIGHTS_FILE,
+        scheme="iob2" if config.data.scheme == "iob1" else config.data.scheme,
+        data_format=config.data.format,
     ))

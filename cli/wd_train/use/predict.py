@@ -1,5 +1,6 @@
 """Use a finished run: tag a CoNLL file with its best weights and, when the file carries gold
-tags, score it with seqeval. What `wd-train predict RUN_DIR FILE` calls.
+tags, score it with seqeval; or tag raw texts and return their entities with character offsets.
+What `wd-train predict` calls.
 
 The file is read with the run's own data settings (format, tag column, scheme, encoding) and
 encoded with its vocab, casing and max_seq_len, so a file like the run's test set scores exactly
@@ -19,7 +20,8 @@ from ..data.reader import Sentence, check_labels_known, has_tag_column, read_con
 from ..data.wordpieces import WordPieceAligner, encode_sentences, load_vocab
 from ..errors import WdTrainError
 from ..evaluation import Scores, conll_lines, score
-from ..run_dir import CONFIG_FILE, TAGGER_FILE, read_tagger_file
+from ..run_dir import CONFIG_FILE, TAGGER_FILE, TaggerFile, read_tagger_file
+from .text import Word, entity_spans, split_words
 
 
 @dataclass
@@ -52,33 +54,76 @@ def _run_data_settings(run_dir: Path) -> dict:
     return read_settings(validate(raw, str(config_path)).data)
 
 
-def predict_file(run_dir: Path | str, input_path: Path | str, batch_size: int = 64) -> Prediction:
-    """Tag (and score, when it has gold tags) `input_path` with the finished run `run_dir`."""
+def _tag(run_dir: Path, tagger: TaggerFile, sentences: list[Sentence],
+         batch_size: int) -> list[list[str]]:
+    """Every word's tag, with the run's vocab, casing, max_seq_len and best weights."""
     from ..evaluation import make_predict_function, predict_tags
     from .trained import load_trained
 
+    vocab_path = tagger.vocab_path(run_dir)
+    if not vocab_path.exists():
+        raise WdTrainError(f"{run_dir}/{TAGGER_FILE}: vocab {vocab_path} not found")
+    aligner = WordPieceAligner(load_vocab(vocab_path), tagger.lowercase, tagger.max_seq_len)
+    # Gold ids only mark which pieces are predicted (each word's first): any tag will do here.
+    placeholders = [Sentence(s.tokens, ["O"] * len(s.tokens), s.line) for s in sentences]
+    windows = encode_sentences(placeholders, aligner, {"O": 0})
+    model, _ = load_trained(run_dir)
+    return predict_tags(make_predict_function(model), windows, sentences, tagger.labels,
+                        batch_size)
+
+
+def predict_file(run_dir: Path | str, input_path: Path | str, batch_size: int = 64) -> Prediction:
+    """Tag (and score, when it has gold tags) `input_path` with the finished run `run_dir`."""
     run_dir, input_path = Path(run_dir), Path(input_path)
     tagger = read_tagger_file(run_dir)  # fails early, before TensorFlow, on a run that is not one
     settings = _run_data_settings(run_dir)
-    vocab_path = Path(tagger.vocab)
-    if not vocab_path.exists():
-        raise WdTrainError(f"{run_dir}/{TAGGER_FILE}: vocab {vocab_path} not found (the run "
-                           "refers to its checkpoint's vocab.txt; restore it at that path)")
     text = read_text(input_path, settings["encoding"])  # read once: sniffed, then parsed
     scored = has_tag_column(text, input_path)
     sentences = read_conll(input_path, **settings, tokens_only=not scored, text=text)
     if scored:  # a gold tag the model cannot predict would score as a silent miss
         check_labels_known(sentences, set(tagger.labels), input_path)
-    aligner = WordPieceAligner(load_vocab(vocab_path), tagger.lowercase, tagger.max_seq_len)
-    # Gold ids only mark which pieces are scored (each word's first), so any tag will do here.
-    placeholders = [Sentence(s.tokens, ["O"] * len(s.tokens), s.line) for s in sentences]
-    windows = encode_sentences(placeholders, aligner, {"O": 0})
-
-    model, tagger = load_trained(run_dir)
-    predicted = predict_tags(make_predict_function(model), windows, sentences, tagger.labels,
-                             batch_size)
+    predicted = _tag(run_dir, tagger, sentences, batch_size)
     scores = score([s.tags for s in sentences], predicted) if scored else None
     return Prediction(input_path, sentences, predicted, scores)
+
+
+@dataclass
+class TextPrediction:
+    """One raw text, tagged: its words (with offsets), their tags and the entities."""
+
+    text: str
+    words: list[Word]
+    tags: list[str]
+    entities: list[dict]
+
+    def as_dict(self) -> dict:
+        return {"text": self.text, "entities": self.entities}
+
+
+def predict_texts(run_dir: Path | str, texts: list[str], batch_size: int = 64
+                  ) -> list[TextPrediction]:
+    """Raw texts → words (the training data's convention) → tags → entities with character
+    offsets into each text. An empty text has no words and no entities."""
+    run_dir = Path(run_dir)
+    tagger = read_tagger_file(run_dir)
+    words = [split_words(text, tagger.data_format) for text in texts]
+    sentences = [Sentence([w.text for w in ws], ["O"] * len(ws), number)
+                 for number, ws in enumerate(words, start=1) if ws]
+    tagged = iter(_tag(run_dir, tagger, sentences, batch_size) if sentences else [])
+    predictions = []
+    for text, ws in zip(texts, words):
+        tags = next(tagged) if ws else []
+        predictions.append(TextPrediction(text, ws, tags, entity_spans(ws, tags, text)))
+    return predictions
+
+
+def text_conll_lines(predictions: list[TextPrediction]) -> str:
+    """`word predicted` per line, a blank line after each text (as for a tokens-only file)."""
+    out = []
+    for prediction in predictions:
+        out.extend(f"{w.text} {t}" for w, t in zip(prediction.words, prediction.tags))
+        out.append("")
+    return "\n".join(out) + "\n"
 
 
 def scores_table(prediction: Prediction) -> str:

@@ -8,6 +8,7 @@ from another test file; session-scoped fixtures hand out folders that no test ma
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -210,6 +211,38 @@ def _write_tiny_bert(
 
 
 
+# --- a SavedModel of `wd-train export`, served in a fresh process ---------------------------
+
+SERVE = r'''
+import json, sys
+import tensorflow as tf
+import tensorflow_text  # noqa: F401  (registers the tokenizer ops)
+serve = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
+texts = json.load(sys.stdin)
+out = {k: v.numpy().tolist() for k, v in serve(texts=tf.constant(texts)).items()}
+rows = []
+for i in range(len(texts)):
+    n, m = out["num_tokens"][i], out["num_entities"][i]
+    text = lambda key, k: [x.decode() for x in out[key][i][:k]]
+    rows.append({"tokens": text("tokens", n), "tags": text("tags", n),
+                 "starts": out["token_start"][i][:n], "ends": out["token_end"][i][:n],
+                 "entities": [{"type": t, "start": s, "end": e, "text": x} for t, s, e, x in zip(
+                     text("entity_type", m), out["entity_start"][i][:m],
+                     out["entity_end"][i][:m], text("entity_text", m))]})
+print(json.dumps({"rows": rows, "outputs": sorted(out),
+                  "modules": [m for m in ("keras_bert", "wd_train") if m in sys.modules]}))
+'''
+
+
+def _serve_fresh(export_dir: Path, texts: list[str]) -> dict:
+    # a serving process: none of wd-train's settings (TF_USE_LEGACY_KERAS) either
+    env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
+    result = subprocess.run([sys.executable, "-c", SERVE, str(export_dir)], input=json.dumps(texts),
+                            capture_output=True, text=True, check=False, timeout=600, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.splitlines()[-1])
+
+
 # --- fixtures --------------------------------------------------------------------------------
 
 
@@ -320,3 +353,11 @@ def train_tiny():
         return train_run(config).model_dump(mode="json"), folder / name
 
     return train
+
+
+@pytest.fixture(scope="session")
+def serve_saved_model():
+    """Serve texts with an exported SavedModel in a fresh process that imports only TensorFlow
+    and tensorflow-text: {"rows": [{tokens, tags, starts, ends, entities}], "outputs",
+    "modules" (of keras_bert and wd_train, those the process imported)}."""
+    return _serve_fresh

@@ -234,6 +234,25 @@ def _predict_conll(run_dir: Path, input_path: Path, output: Path | None, batch_s
         typer.echo(scores_table(prediction), err=predictions_on_stdout or as_json)
 
 
+@app.command("export")
+def export_command(
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A finished run directory.")],
+    out_dir: Annotated[Path, typer.Argument(metavar="OUT_DIR", help="SavedModel folder to write.")],
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT_DIR if it holds files.")] = False,
+) -> None:
+    """Export a finished run as a TensorFlow SavedModel that takes raw texts (TF Serving)."""
+    from .use.export import export_run
+
+    try:
+        written = export_run(run_dir, out_dir, overwrite=overwrite)
+    except WdTrainError as exc:
+        raise _fail(exc) from None
+    except OSError as exc:
+        raise _fail(WdTrainError(f"{exc.filename or out_dir}: cannot write "
+                                 f"({short_reason(exc)})")) from None
+    typer.echo(f"wrote {written} (signature serving_default: texts → tokens, tags, entities)")
+
+
 @app.command("check-data")
 def check_data_command(
     config_path: Annotated[Path, typer.Argument(metavar="CONFIG", help="YAML config file.")],

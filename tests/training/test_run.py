@@ -132,7 +132,8 @@ def test_training_from_a_google_format_checkpoint(hf_bert, tiny_vocab_tokens, ti
     metrics = train_run(load_config(config_path)[0])
     assert metrics.lowercase is True
     model, meta = load_trained(tmp_path / "ckpt-run")
-    assert meta.vocab == str(google / "vocab.txt")
+    assert meta.vocab == "vocab.txt"  # a copy in the run directory: it works on its own
+    assert (tmp_path / "ckpt-run" / "vocab.txt").read_bytes() == (google / "vocab.txt").read_bytes()
     embeddings = model.get_layer("Embedding-Token").get_weights()[0]
     original = tf.train.load_variable(str(google / "bert_model.ckpt"),
                                       "bert/embeddings/word_embeddings")

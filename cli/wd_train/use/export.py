@@ -1,0 +1,264 @@
+"""`wd-train export RUN_DIR OUT_DIR`: a finished run as a TensorFlow SavedModel that serves raw
+text (TF Serving, or `tf.saved_model.load` with only TensorFlow and tensorflow-text imported).
+
+The `serving_default` signature takes `texts` (a batch of strings) and does in the graph what
+`wd-train predict --text` does in Python:
+- words and wordpieces with tensorflow-text's `BertTokenizer` (BERT's basic tokenizer rules, the
+  run's vocab as an asset and its casing; a word over 100 characters is one [UNK], a word that
+  cannot be split into known pieces one [UNK]), every word keeping its character offsets;
+- windows of at most `max_seq_len` pieces cut at word boundaries exactly as training cut them
+  (balanced, greedy), so a long text is tagged whole, every word once;
+- the tagger on every window, each word's tag from its first piece;
+- entities read from the tags by conlleval's rules (as seqeval reads them).
+
+Outputs are dense, padded per batch (TF Serving cannot return ragged tensors): `tokens`,
+`tags` (padding ""), `token_start`/`token_end` (character offsets, padding -1), `num_tokens`;
+`entity_type`, `entity_text` (padding ""), `entity_start`/`entity_end` (character offsets),
+`num_entities`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from ..data.wordpieces import CLS, MAX_WORD_CHARS, SEP, UNK, load_vocab
+from ..errors import WdTrainError
+from ..run_dir import TaggerFile, read_tagger_file
+from .trained import load_trained
+
+SIGNATURE_INPUT = "texts"
+OUTPUTS = ("tokens", "tags", "token_start", "token_end", "num_tokens", "entity_type",
+           "entity_text", "entity_start", "entity_end", "num_entities")
+
+
+def _window_ids(word_lengths, capacity: int):
+    """Window number of every word of one text: the greedy balanced cut of
+    `WordPieceAligner.windows` (aim for equal windows, never more than `capacity` pieces)."""
+    import tensorflow as tf
+
+    lengths = tf.cast(word_lengths, tf.int32)
+    total = tf.reduce_sum(lengths)
+    count = tf.maximum((total + capacity - 1) // capacity, 1)
+    target = tf.where(total > 0, (total + count - 1) // count, capacity)
+    n = tf.size(lengths)
+
+    def step(i, used, window, ids):
+        length = lengths[i]
+        new_window = tf.logical_and(used > 0, tf.logical_or(used + length > capacity,
+                                                            used >= target))
+        window = tf.where(new_window, window + 1, window)
+        used = tf.where(new_window, 0, used) + length
+        return i + 1, used, window, ids.write(i, window)
+
+    _, _, _, ids = tf.while_loop(
+        lambda i, *_: i < n, step,
+        (0, tf.constant(0), tf.constant(0), tf.TensorArray(tf.int32, size=n)))
+    return ids.stack()
+
+
+class WordPieces:
+    """Text → words (with byte offsets into the original text) → each word's wordpiece ids,
+    in the graph, by `WordPieceAligner`'s rules (tested against it word for word)."""
+
+    def __init__(self, vocab_path: Path, lowercase: bool):
+        import tensorflow as tf
+        import tensorflow_text as tf_text
+        from tensorflow_text.python.ops import bert_tokenizer  # BasicTokenizer: not exported
+
+        vocab = load_vocab(vocab_path)
+        self.unk = vocab[UNK]
+        self.vocab_table = tf.lookup.StaticVocabularyTable(
+            tf.lookup.TextFileInitializer(str(vocab_path), tf.string,
+                                          tf.lookup.TextFileIndex.WHOLE_LINE, tf.int64,
+                                          tf.lookup.TextFileIndex.LINE_NUMBER),
+            num_oov_buckets=1)
+        # words on the original text (no case folding, no normalisation: offsets stay the
+        # text's), then each word's pieces with the run's casing, word by word as in training
+        self.words = bert_tokenizer.BasicTokenizer(lower_case=False)
+        self.pieces = tf_text.BertTokenizer(
+            self.vocab_table, lower_case=lowercase, token_out_type=tf.int64,
+            unknown_token=UNK, max_bytes_per_word=4 * MAX_WORD_CHARS)
+
+    def split(self, texts):
+        """(words [texts, words] ragged, byte starts, byte ends)."""
+        return self.words.tokenize_with_offsets(texts)
+
+    def word_piece_ids(self, word_text):
+        """[words, pieces] ragged: one [UNK] for a word that has an unknown piece or no piece,
+        or is over MAX_WORD_CHARS characters (the tokenizer's own limit counts bytes)."""
+        import tensorflow as tf
+
+        word_pieces = self.pieces.tokenize(word_text).merge_dims(1, 2)
+        lengths = word_pieces.row_lengths()
+        has_unknown = tf.reduce_any(tf.equal(word_pieces, self.unk), axis=1)
+        chars = tf.strings.length(word_text, unit="UTF8_CHAR")
+        unknown = (chars > MAX_WORD_CHARS) | has_unknown | (lengths == 0)
+        new_lengths = tf.where(unknown, tf.ones_like(lengths), lengths)
+        new_starts = tf.cumsum(new_lengths, exclusive=True)
+        values = tf.fill([tf.reduce_sum(new_lengths)], tf.constant(self.unk, tf.int64))
+        positions = tf.ragged.range(new_starts, new_starts + new_lengths).flat_values
+        kept = tf.boolean_mask(word_pieces.values, tf.repeat(~unknown, lengths))
+        values = tf.tensor_scatter_nd_update(
+            values, tf.expand_dims(tf.boolean_mask(positions, tf.repeat(~unknown, new_lengths)),
+                                   1), kept)
+        return tf.RaggedTensor.from_row_lengths(values, new_lengths)
+
+
+class _Tagger:
+    """Builds the serving function around a reloaded tagger (a tf.Module once saved)."""
+
+    def __init__(self, model, tagger: TaggerFile, vocab_path: Path):
+        import tensorflow as tf
+
+        vocab = load_vocab(vocab_path)
+        self.module = tf.Module()
+        self.module.model = model
+        self.wordpieces = WordPieces(vocab_path, tagger.lowercase)
+        # the module tracks what the SavedModel must hold: the vocab table (its file becomes
+        # an asset) and the tokenizers
+        self.module.vocab_table = self.wordpieces.vocab_table
+        self.module.tokenizers = [self.wordpieces.words, self.wordpieces.pieces]
+        self.labels = tf.constant(tagger.labels)
+        self.cls, self.sep = vocab[CLS], vocab[SEP]
+        self.capacity = tagger.max_seq_len - 2
+        self.module.serve = tf.function(
+            self.serve, input_signature=[tf.TensorSpec([None], tf.string, name=SIGNATURE_INPUT)])
+
+    def serve(self, texts):
+        import tensorflow as tf
+
+        words, byte_starts, byte_ends = self.wordpieces.split(texts)
+        word_text = words.flat_values
+        starts_flat, ends_flat = byte_starts.flat_values, byte_ends.flat_values
+        text_of_word = tf.gather(texts, words.value_rowids())
+        char_start = tf.strings.length(tf.strings.substr(text_of_word, tf.zeros_like(starts_flat),
+                                                         starts_flat), unit="UTF8_CHAR")
+        char_end = char_start + tf.strings.length(word_text, unit="UTF8_CHAR")
+        word_pieces = self.wordpieces.word_piece_ids(word_text)[:, : self.capacity]
+        lengths = word_pieces.row_lengths()
+
+        # windows: per text the greedy balanced cut, then numbered across the batch
+        words_per_text = words.row_lengths()
+        lengths_by_text = tf.RaggedTensor.from_row_lengths(lengths, words_per_text)
+        local = tf.map_fn(lambda row: _window_ids(row, self.capacity), lengths_by_text,
+                          fn_output_signature=tf.RaggedTensorSpec([None], tf.int32))
+        windows_per_text = tf.reduce_max(local, axis=1) + 1  # 0 windows for an empty text
+        windows_per_text = tf.where(words_per_text > 0, windows_per_text, 0)
+        first_window = tf.cumsum(windows_per_text, exclusive=True)
+        window_of_word = tf.cast(local.flat_values, tf.int64) + tf.gather(
+            tf.cast(first_window, tf.int64), local.value_rowids())
+        num_windows = tf.reduce_sum(windows_per_text)
+
+        # token ids of every window: [CLS] pieces… [SEP], padded with 0 ([PAD])
+        by_window = tf.RaggedTensor.from_value_rowids(word_pieces, window_of_word,
+                                                      nrows=tf.cast(num_windows, tf.int64))
+        body = by_window.merge_dims(1, 2)
+        rows = tf.shape(body.row_lengths())[0]
+        cls = tf.fill([rows, 1], tf.constant(self.cls, tf.int64))
+        sep = tf.fill([rows, 1], tf.constant(self.sep, tf.int64))
+        token_ids = tf.concat([cls, body, sep], axis=1).to_tensor(0)
+        # each word's first piece: 1 ([CLS]) + the pieces of the words before it in its window
+        offsets = tf.cumsum(lengths, exclusive=True)
+        window_start = tf.gather(offsets, tf.cast(by_window.row_starts(), tf.int32))
+        first_piece = 1 + offsets - tf.gather(window_start, window_of_word)
+
+        logits = self.module.model([tf.cast(token_ids, tf.int32),
+                                    tf.zeros_like(token_ids, tf.int32)], training=False)
+        label_ids = tf.gather_nd(tf.argmax(logits, axis=-1),
+                                 tf.stack([window_of_word, first_piece], axis=1))
+        tags = tf.gather(self.labels, label_ids)
+        return self._outputs(texts, words_per_text, word_text, tags, char_start, char_end,
+                             starts_flat, ends_flat)
+
+    def _outputs(self, texts, words_per_text, word_text, tags, char_start, char_end,
+                 byte_start, byte_end):
+        """Dense outputs per text: its words and tags, and its entities (conlleval's rules)."""
+        import tensorflow as tf
+
+        def per_text(values, default):
+            return tf.RaggedTensor.from_row_lengths(values, words_per_text).to_tensor(default)
+
+        text_index = tf.RaggedTensor.from_row_lengths(
+            tf.zeros_like(tags, tf.int64), words_per_text).value_rowids()
+        prefix = tf.strings.substr(tags, 0, 1)
+        entity_type = tf.strings.regex_replace(tags, r"^[BIES]-", "")
+        position = tf.range(tf.size(tags, out_type=tf.int64)) - tf.gather(
+            tf.cumsum(words_per_text, exclusive=True), text_index)
+        previous = tf.concat([[""], tags[:-1]], axis=0)
+        previous = tf.where(position > 0, previous, "O")
+        previous_prefix = tf.strings.substr(previous, 0, 1)
+        previous_type = tf.strings.regex_replace(previous, r"^[BIES]-", "")
+        inside = tags != "O"
+        begins = inside & (
+            (prefix == "B") | (prefix == "S") | (previous == "O") | (previous_prefix == "E")
+            | (previous_prefix == "S") | (entity_type != previous_type))
+        entity_of_word = tf.cumsum(tf.cast(begins, tf.int64)) - 1
+        num_entities_total = tf.reduce_sum(tf.cast(begins, tf.int64))
+        member = tf.where(inside)[:, 0]
+        segment = tf.gather(entity_of_word, member)
+        n = num_entities_total
+
+        def reduce(values, fn):
+            return fn(tf.gather(values, member), segment, num_segments=n)
+
+        e_char_start = reduce(char_start, tf.math.unsorted_segment_min)
+        e_char_end = reduce(char_end, tf.math.unsorted_segment_max)
+        e_byte_start = reduce(byte_start, tf.math.unsorted_segment_min)
+        e_byte_end = reduce(byte_end, tf.math.unsorted_segment_max)
+        begin_words = tf.where(begins)[:, 0]
+        e_type = tf.gather(entity_type, begin_words)
+        e_text_index = tf.gather(text_index, begin_words)
+        e_text = tf.strings.substr(tf.gather(texts, e_text_index), e_byte_start,
+                                   e_byte_end - e_byte_start)
+        entities_per_text = tf.math.bincount(tf.cast(e_text_index, tf.int32),
+                                             minlength=tf.size(texts), dtype=tf.int64)
+
+        def per_entity(values, default):
+            return tf.RaggedTensor.from_value_rowids(
+                values, e_text_index, nrows=tf.cast(tf.size(texts), tf.int64)).to_tensor(default)
+
+        return {
+            "tokens": per_text(word_text, ""),
+            "tags": per_text(tags, ""),
+            "token_start": per_text(char_start, tf.constant(-1, tf.int32)),
+            "token_end": per_text(char_end, tf.constant(-1, tf.int32)),
+            "num_tokens": words_per_text,
+            "entity_type": per_entity(e_type, ""),
+            "entity_text": per_entity(e_text, ""),
+            "entity_start": per_entity(e_char_start, tf.constant(-1, tf.int32)),
+            "entity_end": per_entity(e_char_end, tf.constant(-1, tf.int32)),
+            "num_entities": entities_per_text,
+        }
+
+
+def export_run(run_dir: Path | str, out_dir: Path | str, *, overwrite: bool = False) -> Path:
+    """Write the SavedModel of a finished run into `out_dir` (whole: written to a temporary
+    folder beside it, then renamed)."""
+    import tensorflow as tf
+
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    tagger = read_tagger_file(run_dir)
+    if tagger.data_format != "conll":
+        raise WdTrainError(f"{run_dir}: a {tagger.data_format!r} run (one character per token) "
+                           "cannot be exported yet; `wd-train predict --text` tags raw text")
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not overwrite:
+        raise WdTrainError(f"{out_dir}: exists and is not empty; pass --overwrite to replace it")
+    vocab_path = tagger.vocab_path(run_dir)
+    if not vocab_path.exists():
+        raise WdTrainError(f"{run_dir}/model.json: vocab {vocab_path} not found")
+    model, _ = load_trained(run_dir)
+    serving = _Tagger(model, tagger, vocab_path)
+    signature = serving.module.serve.get_concrete_function()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        tf.saved_model.save(serving.module, str(tmp), signatures={"serving_default": signature})
+        if out_dir.exists():
+            shutil.rmtree(out_dir) if out_dir.is_dir() else out_dir.unlink()
+        tmp.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir

@@ -1,0 +1,101 @@
+"""`wd-train export`: a SavedModel that tags raw text exactly as `wd-train predict --text` does,
+loaded where only TensorFlow and tensorflow-text are imported."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from wd_train.data.reader import read_conll
+from wd_train.errors import WdTrainError
+from wd_train.use.export import OUTPUTS, export_run
+from wd_train.use.predict import predict_texts
+
+ROOT = Path(__file__).resolve().parents[2]
+
+@pytest.fixture(scope="module")
+def exported(finished_run, tmp_path_factory):
+    _, run_dir, dataset, _ = finished_run
+    return export_run(run_dir, tmp_path_factory.mktemp("export") / "model"), run_dir, dataset
+
+
+def test_the_export_tags_every_word_as_predict_does(exported, serve_saved_model):
+    export_dir, run_dir, dataset = exported
+    texts = ["  ".join(s.tokens) for s in read_conll(dataset["test"])]
+    texts += ["", "  John  Smith visited São Paulo , Zürich and Ærø !!",
+              "Mary Jones (of the Red Cross) met officials in New York — «London»",
+              " ".join(["peter blackburn visited berlin"] * 12),  # 48 words: several windows
+              "x" * 150 + " visited Paris"]  # a word over 100 characters: one [UNK]
+    expected = predict_texts(run_dir, texts)
+    served = serve_saved_model(export_dir, texts)
+    assert served["modules"] == []  # neither keras_bert nor wd_train is needed
+    assert served["outputs"] == sorted(OUTPUTS)
+    for python, graph in zip(expected, served["rows"], strict=True):
+        assert graph["tokens"] == [w.text for w in python.words]
+        assert graph["starts"] == [w.start for w in python.words]
+        assert graph["ends"] == [w.end for w in python.words]
+        assert graph["tags"] == python.tags
+        assert graph["entities"] == python.entities
+        for entity in graph["entities"]:
+            assert python.text[entity["start"]:entity["end"]] == entity["text"]
+
+
+def test_the_readme_request_fits_the_signature(exported):
+    """The REST example in the README: its request body is what the signature takes, and its
+    response lists the signature's outputs."""
+    import tensorflow as tf
+
+    export_dir, _, _ = exported
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    request = json.loads(re.search(r"-d '(\{.*?\})'", readme, flags=re.DOTALL).group(1))
+    response = json.loads(re.search(r"```json\n(\{\s*\"predictions\".*?)\n```", readme,
+                                    flags=re.DOTALL).group(1))
+    signature = tf.saved_model.load(str(export_dir)).signatures["serving_default"]
+    (inputs,) = signature.structured_input_signature[1].values()
+    assert list(signature.structured_input_signature[1]) == ["texts"]
+    assert inputs.dtype == tf.string and inputs.shape.rank == 1
+    assert all(isinstance(text, str) for text in request["instances"])  # TF Serving's row format
+    out = signature(texts=tf.constant(request["instances"]))
+    assert sorted(out) == sorted(OUTPUTS)
+    assert len(response["predictions"]) == len(request["instances"])
+    assert sorted(response["predictions"][0]) == sorted(OUTPUTS)
+
+
+def test_export_refuses_what_it_cannot_write(exported, tmp_path):
+    _, run_dir, _ = exported
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "x").write_text("")
+    with pytest.raises(WdTrainError, match="exists and is not empty; pass --overwrite"):
+        export_run(run_dir, tmp_path / "taken")
+    with pytest.raises(WdTrainError, match="no model.json"):
+        export_run(tmp_path, tmp_path / "out")
+
+
+MINILM = ROOT / "models" / "all-MiniLM-L6-v2"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (MINILM / "vocab.txt").exists(), reason="MiniLM not converted")
+def test_the_graph_tokenizer_splits_every_word_as_training_did(shared_data):
+    """Every word of the demo test set (and of CoNLL-2003 test, where the shared data is
+    here): the in-graph pieces equal `WordPieceAligner`'s, [UNK] rules included."""
+    import tensorflow as tf
+
+    from wd_train.data.wordpieces import WordPieceAligner, load_vocab
+    from wd_train.use.export import WordPieces
+    from wd_train.use.text import split_words
+
+    files = [ROOT / "data" / "demo" / "test.conll"]
+    conll = shared_data / "conll2003" / "eng.testb"
+    files += [conll] if conll.exists() else []
+    words = sorted({w.text for f in files for s in read_conll(f) for token in s.tokens
+                    for w in split_words(token)} | {"x" * 101, "é" * 60, "Ærø", "naïve"})
+    aligner = WordPieceAligner(load_vocab(MINILM / "vocab.txt"), True, 128)
+    graph = WordPieces(MINILM / "vocab.txt", lowercase=True)
+    pieces = graph.word_piece_ids(tf.constant(words)).to_list()
+    wrong = [(w, p) for w, p in zip(words, pieces) if p != aligner.word_piece_ids(w)]
+    assert wrong == [] and len(words) > 5000
+    split, _, _ = graph.split(tf.constant(["  ".join(words)]))
+    assert [w.decode() for w in split.flat_values.numpy()] == [
+        w.text for w in split_words("  ".join(words))]

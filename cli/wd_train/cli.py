@@ -26,6 +26,24 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"wd-train {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Fine-tune keras_bert NER models with AdamWarmup and measure warmup/decay against a
+    constant learning rate. `wd-train CONFIG.yaml` is short for `wd-train train CONFIG.yaml`."""
+
+
 def _fail(exc: WdTrainError) -> typer.Exit:
     prefix = "wd-train: " if isinstance(exc, GateFailed) else "wd-train: error: "
     for line in str(exc).splitlines() or ["error"]:
@@ -251,6 +269,18 @@ def export_command(
         raise _fail(WdTrainError(f"{exc.filename or out_dir}: cannot write "
                                  f"({short_reason(exc)})")) from None
     typer.echo(f"wrote {written} (signature serving_default: texts → tokens, tags, entities)")
+
+
+@app.command("info")
+def info_command(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Versions, the devices TensorFlow sees (CUDA/cuDNN build, GPUs and their compute
+    capability), what `auto` settings would pick, and a one-second matmul throughput probe."""
+    from .training.device import info_text, machine_info
+
+    info = machine_info()
+    typer.echo(json.dumps(info) if as_json else info_text(info))
 
 
 @app.command("check-data")

@@ -171,12 +171,28 @@ class TrainingConfig(Section):
         "sentences weighs more). `words`: sum over the batch's labelled words divided by the "
         "average number per batch, so every word weighs the same, as with random batches.",
     )
+    gpu: int | list[int] | None = Field(
+        None,
+        description="GPU index, or a list of indexes, to train on (as TensorFlow numbers the "
+        "visible GPUs); null: all that CUDA_VISIBLE_DEVICES leaves visible. Every GPU used "
+        "gets memory growth, so several processes can share one.",
+    )
     max_loss: float | None = Field(
         1000.0, gt=0,
         description="Divergence guard: stop the run (exit code 3, no metrics.json) at the first "
         "step whose loss is not finite or above this. Cross-entropy starts near ln(number of "
         "tags), about 2; null checks finiteness only.",
     )
+
+
+    @field_validator("gpu")
+    @classmethod
+    def _gpu_indexes(cls, gpu: int | list[int] | None) -> int | list[int] | None:
+        indexes = [gpu] if isinstance(gpu, int) else gpu or []
+        if any(i < 0 for i in indexes) or (isinstance(gpu, list) and
+                                            (not gpu or len(set(gpu)) != len(gpu))):
+            raise ValueError(f"expected a GPU index >= 0 or a list of distinct ones (got {gpu})")
+        return gpu
 
 
 class OutputConfig(Section):

@@ -38,7 +38,7 @@ from ..run_dir import (
     write_metrics,
     write_tagger_file,
 )
-from .device import describe_device, package_versions, seed_everything
+from .device import configure_gpus, describe_device, package_versions, seed_everything
 from .loop import Diverged, EpochRecord, FitResult, Progress, fit
 from .resume import ResumeStore, clear_resume_state, has_resume_state
 from .tensorboard import TensorBoardLog
@@ -107,6 +107,7 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
         len(data.train.windows), config.training.batch_size
     )
     schedule = make_schedule(config.optimizer, total_steps)  # refuses a warmup past the end
+    configure_gpus(config.training.gpu)
     seed_everything(config.training.seed)
     device = describe_device()
     spec = backbone_spec(config.model, len(data.vocab))

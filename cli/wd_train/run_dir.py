@@ -73,6 +73,7 @@ class RunMetrics(Record):
     schedule: Schedule
     seed: int
     device: str
+    precision: str = "float32"  # the compute dtype policy the run trained with
     versions: dict[str, str]
     train_seconds: float
     train_tokens: int

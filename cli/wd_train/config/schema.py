@@ -171,6 +171,12 @@ class TrainingConfig(Section):
         "sentences weighs more). `words`: sum over the batch's labelled words divided by the "
         "average number per batch, so every word weighs the same, as with random batches.",
     )
+    precision: Literal["auto", "float32", "mixed_bfloat16", "mixed_float16"] = Field(
+        "auto",
+        description="Compute dtype (variables, the head's logits, the loss and AdamWarmup's "
+        "state stay float32). `auto`: mixed_bfloat16 on GPUs of compute capability 8.0 or "
+        "more, else float32 (so CPU runs are float32). mixed_float16 uses dynamic loss scaling.",
+    )
     gpu: int | list[int] | None = Field(
         None,
         description="GPU index, or a list of indexes, to train on (as TensorFlow numbers the "

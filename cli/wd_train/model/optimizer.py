@@ -90,12 +90,15 @@ def decayed_weight_names(variables) -> list[str]:
     return [v.name for v in variables if len(v.shape) >= 2]
 
 
-def build_optimizer(config: OptimizerConfig, schedule: Schedule, variables):
-    """keras_bert's AdamWarmup for `schedule`, with clipping and weight decay from `config`."""
+def build_optimizer(config: OptimizerConfig, schedule: Schedule, variables,
+                    loss_scaling: bool = False):
+    """keras_bert's AdamWarmup for `schedule`, with clipping and weight decay from `config`;
+    `loss_scaling` (float16) wraps it in Keras' dynamic LossScaleOptimizer, which skips a step
+    whose gradients overflow without calling AdamWarmup, so the schedule does not advance."""
     optimizer_class = adam_warmup_class()
     pattern = None if config.decay_all_weights else decayed_weight_names(variables)
     extra = {"global_clipnorm": config.clipnorm} if config.clipnorm else {}
-    return optimizer_class(
+    optimizer = optimizer_class(
         decay_steps=schedule.decay_steps,
         warmup_steps=schedule.warmup_steps,
         min_lr=schedule.min_lr,
@@ -106,3 +109,8 @@ def build_optimizer(config: OptimizerConfig, schedule: Schedule, variables):
         decay_from=schedule.decay_from,
         **extra,
     )
+    if loss_scaling:
+        import tensorflow as tf
+
+        return tf.keras.mixed_precision.LossScaleOptimizer(optimizer)
+    return optimizer

@@ -101,6 +101,7 @@ def add_tagging_head(backbone, num_labels: int, head_dropout: float):
         # BERT's initialiser for task heads (truncated normal, stddev 0.02)
         kernel_initializer=tf.keras.initializers.TruncatedNormal(stddev=0.02),
         name="NER-Dense",
+        dtype="float32",  # logits (and so the loss) in float32 under a mixed precision policy
     )(hidden)
     return tf.keras.Model(inputs=backbone.inputs, outputs=logits, name="bert_tagger")
 

@@ -89,13 +89,28 @@ def make_train_step(model, optimizer, words_per_batch: float | None = None):
 
     spec = tf.TensorSpec([None, None], tf.int32)
 
+    scaled = isinstance(optimizer, tf.keras.mixed_precision.LossScaleOptimizer)
+
     @tf.function(input_signature=[spec, spec, spec])
     def train_step(token_ids, segment_ids, label_ids):
         with tf.GradientTape() as tape:
             logits = model([token_ids, segment_ids], training=True)
             loss = masked_loss(label_ids, logits, words_per_batch)
-        gradients = tape.gradient(loss, model.trainable_variables)
+            # float16: the loss is scaled up so that small gradients survive; a step whose
+            # gradients overflow is skipped by the optimizer (and so is its schedule step)
+            target = optimizer.get_scaled_loss(loss) if scaled else loss
+        gradients = tape.gradient(target, model.trainable_variables)
+        if scaled:
+            gradients = optimizer.get_unscaled_gradients(gradients)
         optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+        if scaled:
+            # Keras' LossScaleOptimizer counts a skipped step in `iterations` all the same, and
+            # AdamWarmup's schedule reads `iterations`: take the count back, so that only the
+            # steps AdamWarmup applied move the warmup and decay
+            finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in gradients
+                                    if g is not None])
+            tf.cond(finite, tf.no_op,
+                    lambda: optimizer.iterations.assign_sub(1, read_value=False) or tf.no_op())
         return loss
 
     return train_step
@@ -154,7 +169,8 @@ def fit(
             lr = schedule_lr(schedule, step)
             if not math.isfinite(loss) or (max_loss is not None and loss > max_loss):
                 raise Diverged(epoch, step, lr, loss)
-            result.lr_trace.append((step, lr))
+            if int(optimizer.iterations.numpy()) > step:  # not skipped by loss scaling
+                result.lr_trace.append((step, lr))
             losses.append(loss)
             tokens += int(lengths[indices].sum())
             if progress:

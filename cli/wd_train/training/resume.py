@@ -162,7 +162,8 @@ class ResumeStore:
             best_dev_predictions = predict_dev()
             # the optimizer's slots and hyperparameters exist before reading, so that they are
             # restored now rather than left pending (TensorFlow warns about pending ones)
-            self.optimizer._create_all_weights(self.model.trainable_variables)
+            inner = getattr(self.optimizer, "inner_optimizer", self.optimizer)  # loss scaling
+            inner._create_all_weights(self.model.trainable_variables)
             self._full.read(str(self.folder / last)).assert_existing_objects_matched()
         except (tf.errors.OpError, ValueError, IndexError, KeyError, AssertionError) as exc:
             raise WdTrainError(f"{self.folder}: cannot read snapshot {last} or {best} "

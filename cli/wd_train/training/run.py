@@ -5,7 +5,9 @@ can call it too.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from ..errors import TrainingDiverged, WdTrainError, short_reason
 from ..evaluation import Scores, conll_lines, evaluate, make_predict_function
 from ..files import replace_atomic, write_bytes_atomic, write_csv_atomic, write_text_atomic
 from ..model.optimizer import build_optimizer
+from ..model.precision import set_precision
 from ..model.schedule import make_schedule
 from ..model.tagger import BackboneSpec, backbone_spec, build_tagger, check_positions
 from ..run_dir import (
@@ -38,7 +41,13 @@ from ..run_dir import (
     write_metrics,
     write_tagger_file,
 )
-from .device import configure_gpus, describe_device, package_versions, seed_everything
+from .device import (
+    auto_precision,
+    configure_gpus,
+    describe_device,
+    package_versions,
+    seed_everything,
+)
 from .loop import Diverged, EpochRecord, FitResult, Progress, fit
 from .resume import ResumeStore, clear_resume_state, has_resume_state
 from .tensorboard import TensorBoardLog
@@ -67,7 +76,7 @@ def train_run(
     metrics.json, so that the run directory alone says what it was. `resume`: continue an
     interrupted run of the same config from its last finished epoch (a fresh start when there
     is none)."""
-    with run_dir_lock(config.output.dir):
+    with run_dir_lock(config.output.dir), _float32_afterwards():
         try:
             return _train_run(config, overwrite=overwrite, resume=resume, progress=progress,
                               variant=variant, overrides=overrides, config_file=config_file)
@@ -81,6 +90,17 @@ def train_run(
                 raise
             raise WdTrainError(f"{config.output.dir}: training stopped ({short_reason(exc)})"
                                ) from None
+
+
+@contextlib.contextmanager
+def _float32_afterwards():
+    """A run may set a mixed precision policy; models built after it (the next run of a
+    comparison, `predict`) start from float32 again."""
+    try:
+        yield
+    finally:
+        if "tensorflow" in sys.modules:
+            set_precision("float32")
 
 
 def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progress | None,
@@ -107,7 +127,10 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
         len(data.train.windows), config.training.batch_size
     )
     schedule = make_schedule(config.optimizer, total_steps)  # refuses a warmup past the end
-    configure_gpus(config.training.gpu)
+    gpus = configure_gpus(config.training.gpu)
+    precision = (auto_precision(gpus) if config.training.precision == "auto"
+                 else config.training.precision)
+    set_precision(precision)  # before the model is built; train_run restores float32
     seed_everything(config.training.seed)
     device = describe_device()
     spec = backbone_spec(config.model, len(data.vocab))
@@ -117,8 +140,9 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
             f"only {spec.token_num} token embeddings"
         )
     model = build_tagger(config.model, spec, len(data.labels))
-    optimizer = build_optimizer(config.optimizer, schedule, model.trainable_variables)
-    log.info(f"device: {device}; schedule: {schedule.name} lr={schedule.learning_rate:g} "
+    optimizer = build_optimizer(config.optimizer, schedule, model.trainable_variables,
+                                loss_scaling=precision == "mixed_float16")
+    log.info(f"device: {device}, {precision}; schedule: {schedule.name} lr={schedule.learning_rate:g} "
              f"warmup={schedule.warmup_steps} decay={schedule.decay_steps} "
              f"min_lr={schedule.min_lr:g}")
 
@@ -188,6 +212,7 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
         schedule=schedule,
         seed=config.training.seed,
         device=device,
+        precision=precision,
         versions=package_versions(),
         train_seconds=round(result.train_seconds, 3),
         train_tokens=result.train_tokens,

@@ -101,6 +101,9 @@ def train(
                                  overwrite=overwrite, resume=resume, progress=progress)
         except WdTrainError as exc:
             raise _fail(exc) from None
+        except OSError as exc:  # a comparison's summary or a reused cell's metrics.json
+            raise _fail(WdTrainError(f"{exc.filename or output_dir or config_path}: cannot "
+                                     f"write ({short_reason(exc)})")) from None
         finally:
             progress.close()
         _print_result(outcome.as_json(), outcome.text, as_json, quiet)
@@ -151,6 +154,10 @@ def predict_command(
     texts: Annotated[list[str], typer.Option(
         "--text", metavar="TEXT", help="A raw text to tag (repeatable), instead of FILE.")
     ] = [],  # noqa: B006
+    input_kind: Annotated[str, typer.Option(
+        "--input", metavar="auto|text|conll", help="How FILE is read. auto: `-` and .txt files "
+        "are raw text (one text per line) unless their lines end in tags, anything else is "
+        "CoNLL.")] = "auto",
     output_format: Annotated[str | None, typer.Option(
         "--format", metavar="jsonl|conll", help="Raw text: `jsonl` (default), one JSON object "
         "per text with its entities and character offsets; `conll`, word-per-line.")] = None,
@@ -163,9 +170,8 @@ def predict_command(
         "(predictions only with --output).")] = False,
 ) -> None:
     """Tag a CoNLL file (scored when it has gold tags) or raw texts with a finished run."""
-    raw = bool(texts) or (input_path is not None and (str(input_path) == "-"
-                                                      or input_path.suffix == ".txt"))
     try:
+        raw = _is_raw_text(input_path, texts, input_kind)
         if texts and input_path is not None:
             raise WdTrainError("--text: give either FILE or --text, not both")
         if input_path is None and not texts:
@@ -183,6 +189,30 @@ def predict_command(
                      quiet)
     else:
         _predict_conll(run_dir, input_path, output, batch_size, quiet, as_json)
+
+
+def _is_raw_text(input_path: Path | None, texts: list[str], input_kind: str) -> bool:
+    """Raw text or a CoNLL file? A .txt file whose first line ends in a tag (`EU B-ORG`) is
+    CoNLL (the Hugging Face layout of CoNLL-2003 names its files *.txt)."""
+    if input_kind not in ("auto", "text", "conll"):
+        raise WdTrainError(f"--input {input_kind}: expected auto, text or conll")
+    if texts or str(input_path) == "-" or input_kind != "auto":
+        return bool(texts) or str(input_path) == "-" or input_kind == "text"
+    if input_path is None or input_path.suffix != ".txt":
+        return False
+    from .data.reader import read_text, split_columns, split_lines
+    from .data.tags import tag_problem
+
+    for line in split_lines(read_text(input_path, "utf-8")):
+        columns = split_columns(line)
+        if columns:
+            tagged = columns[0] == "-DOCSTART-" or (
+                len(columns) >= 2 and tag_problem(columns[-1], "bioes") is None)
+            if tagged:
+                typer.echo(f"{input_path}: its lines end in tags, read as a CoNLL file "
+                           "(--input text reads it as raw text)", err=True)
+            return not tagged
+    return True
 
 
 def _write_predictions(text: str, output: Path | None) -> None:
@@ -344,6 +374,9 @@ def import_hf_command(
             )
     except WdTrainError as exc:
         raise _fail(exc) from None
+    except OSError as exc:
+        raise _fail(WdTrainError(f"{exc.filename or dst}: cannot write ({short_reason(exc)})")
+                    ) from None
 
 
 def main(argv: list[str] | None = None) -> None:

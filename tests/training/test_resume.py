@@ -159,3 +159,53 @@ def test_a_cut_off_snapshot_is_one_error_naming_it(tmp_path, tiny_dataset, tiny_
     data_file.write_bytes(data_file.read_bytes()[:100])
     with pytest.raises(WdTrainError, match=r"checkpoint: cannot read snapshot epoch-1"):
         train_run(config, resume=True)
+
+
+def test_a_full_disk_at_the_second_snapshot_leaves_the_first_to_resume_from(
+        tmp_path, tiny_dataset, tiny_config_dict, write_config, monkeypatch):
+    import errno
+
+    from wd_train.training import resume
+
+    path = write_config(tmp_path / "r.yaml", tiny_config_dict(
+        tiny_dataset, tmp_path / "r", training={"epochs": 2}))
+    config, _ = load_config(path)
+    real, calls = resume.ResumeStore._write_state, []
+
+    def write_state(self, result, rng, epoch):
+        calls.append(epoch)
+        if epoch == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, result, rng, epoch)
+
+    monkeypatch.setattr(resume.ResumeStore, "_write_state", write_state)
+    with pytest.raises(WdTrainError, match=r"checkpoint: cannot write the epoch-2 snapshot \(No "
+                                           r"space left on device\); --resume continues after "
+                                           r"epoch-1"):
+        train_run(config)
+    assert not (tmp_path / "r" / "metrics.json").exists()
+    monkeypatch.setattr(resume.ResumeStore, "_write_state", real)
+    metrics = train_run(config, resume=True)  # the disk has room again
+    assert metrics.resumed_after_epoch == 1 and metrics.epochs_run == 2
+
+
+def test_a_full_disk_while_writing_outputs_is_one_error_and_resumable(
+        tmp_path, tiny_dataset, tiny_config_dict, write_config, monkeypatch):
+    import errno
+
+    from wd_train.training import run
+
+    path = write_config(tmp_path / "r.yaml", tiny_config_dict(
+        tiny_dataset, tmp_path / "r", training={"epochs": 1}))
+    config, _ = load_config(path)
+
+    def full(path, *args):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(run, "write_csv_atomic", full)
+    with pytest.raises(WdTrainError, match=r"history.csv: cannot write \(No space left on "
+                                           r"device\)"):
+        train_run(config)
+    assert not (tmp_path / "r" / "metrics.json").exists()
+    monkeypatch.undo()
+    assert train_run(config, resume=True).resumed_after_epoch == 1

@@ -24,6 +24,7 @@ def test_the_export_tags_every_word_as_predict_does(exported, serve_saved_model)
     export_dir, run_dir, dataset = exported
     texts = ["  ".join(s.tokens) for s in read_conll(dataset["test"])]
     texts += ["", "  John  Smith visited São Paulo , Zürich and Ærø !!",
+              "smith\u00a0visited\u3000berlin\u2028and\x00the ﬁne Straße in Ｐａｒｉｓ",
               "Mary Jones (of the Red Cross) met officials in New York — «London»",
               " ".join(["peter blackburn visited berlin"] * 12),  # 48 words: several windows
               "x" * 150 + " visited Paris"]  # a word over 100 characters: one [UNK]
@@ -89,13 +90,18 @@ def test_the_graph_tokenizer_splits_every_word_as_training_did(shared_data):
     files = [ROOT / "data" / "demo" / "test.conll"]
     conll = shared_data / "conll2003" / "eng.testb"
     files += [conll] if conll.exists() else []
+    tricky = {"x" * 101, "é" * 60, "Ærø", "naïve", "Straße", "ﬁne", "Ｐａｒｉｓ", "m²", "½",
+              "İstanbul", "Ǆemal", "ﬀ", "Σίσυφος", "çà", "e\u0301"}  # folding differs here
     words = sorted({w.text for f in files for s in read_conll(f) for token in s.tokens
-                    for w in split_words(token)} | {"x" * 101, "é" * 60, "Ærø", "naïve"})
+                    for w in split_words(token)} | tricky)
     aligner = WordPieceAligner(load_vocab(MINILM / "vocab.txt"), True, 128)
     graph = WordPieces(MINILM / "vocab.txt", lowercase=True)
     pieces = graph.word_piece_ids(tf.constant(words)).to_list()
     wrong = [(w, p) for w, p in zip(words, pieces) if p != aligner.word_piece_ids(w)]
-    assert wrong == [] and len(words) > 5000
-    split, _, _ = graph.split(tf.constant(["  ".join(words)]))
-    assert [w.decode() for w in split.flat_values.numpy()] == [
-        w.text for w in split_words("  ".join(words))]
+    assert wrong == [] and len(words) > 1000
+    text = "\u00a0\u3000".join(words) + " a\u2028b\x00c\u200bd\ufffde"
+    split, starts, ends, _, _ = graph.split(tf.constant([text]))
+    expected = split_words(text)
+    assert [w.decode() for w in split.flat_values.numpy()] == [w.text for w in expected]
+    assert starts.numpy().tolist() == [w.start for w in expected]
+    assert ends.numpy().tolist() == [w.end for w in expected]

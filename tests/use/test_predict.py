@@ -102,3 +102,10 @@ def test_predict_command_on_raw_text(finished_run, wd_process, tmp_path):
     assert [line.split()[0] for line in conll.stdout.split("\n") if line] == ["John", "Smith"]
     both = wd_process("predict", run_dir, texts, "--text", "x")
     assert both.returncode == 2 and "either FILE or --text" in both.stderr
+    tagged = tmp_path / "test.txt"  # CoNLL in a .txt file (Hugging Face's CoNLL-2003 layout)
+    tagged.write_text("John B-PER\nSmith I-PER\n")
+    as_conll = wd_process("predict", run_dir, tagged, "--quiet")
+    assert as_conll.returncode == 0 and as_conll.stdout.split("\n")[0].startswith("John B-PER ")
+    assert "read as a CoNLL file" in as_conll.stderr
+    as_text = wd_process("predict", run_dir, tagged, "--input", "text", "--quiet")
+    assert json.loads(as_text.stdout.splitlines()[0])["text"] == "John B-PER"

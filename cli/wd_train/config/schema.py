@@ -27,10 +27,13 @@ class Section(BaseModel):
     def _booleans_are_not_numbers(cls, value: Any, info: ValidationInfo) -> Any:
         """YAML reads `yes`/`true` as a boolean, which pydantic would take as 1 for an int
         (`training.epochs: yes` trained one epoch): refuse it where no boolean is meant."""
-        if isinstance(value, bool):
-            annotation = cls.model_fields[info.field_name].annotation
-            if bool not in (annotation, *typing.get_args(annotation)):
-                raise ValueError(f"expected a number, not the boolean {str(value).lower()}")
+        annotation = cls.model_fields[info.field_name].annotation
+        allowed = (annotation, *typing.get_args(annotation))
+        if isinstance(value, bool) and bool not in allowed:
+            raise ValueError(f"expected a number, not the boolean {str(value).lower()}")
+        if isinstance(value, list) and any(isinstance(v, bool) for v in value) and not any(
+                bool in typing.get_args(a) for a in allowed):  # compare.seeds: [yes, no]
+            raise ValueError(f"expected numbers, not booleans (got {value})")
         return value
 
 

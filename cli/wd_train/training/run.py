@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -114,7 +115,10 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
         require_same_config(run_dir, config, holds="an interrupted run",
                             redo="start it again")
     else:
+        # a fresh start: nothing of an earlier attempt may be resumed into it or mixed into
+        # its TensorBoard curves
         clear_resume_state(run_dir)
+        shutil.rmtree(run_dir / TENSORBOARD_FOLDER, ignore_errors=True)
         write_text_atomic(run_dir / CONFIG_FILE, config_to_yaml(config))
 
     data = load_data(config)

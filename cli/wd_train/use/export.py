@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 from ..data.wordpieces import CLS, MAX_WORD_CHARS, SEP, UNK, load_vocab
-from ..errors import WdTrainError
+from ..errors import WdTrainError, short_reason
 from ..run_dir import TaggerFile, read_tagger_file
 from .trained import load_trained
 
@@ -58,39 +58,84 @@ def _window_ids(word_lengths, capacity: int):
     return ids.stack()
 
 
+# The character classes of `text.split_words` (BERT's basic tokenizer rules) as RE2 classes:
+# a boundary (whitespace as Python's str.isspace() and category Zs see it, control and other
+# C* characters, U+FFFD), and a word of its own (ASCII non-alphanumerics, P*, CJK ideographs).
+_BOUNDARY = r"[\s\p{Zs}\p{Zl}\p{Zp}\p{C}\x{FFFD}]"
+_SINGLE = (r"[!-/:-@\[-`{-~\p{P}\x{4E00}-\x{9FFF}\x{3400}-\x{4DBF}\x{20000}-\x{2A6DF}"
+           r"\x{2A700}-\x{2B73F}\x{2B740}-\x{2B81F}\x{2B820}-\x{2CEAF}\x{F900}-\x{FAFF}"
+           r"\x{2F800}-\x{2FA1F}]")
+
+
 class WordPieces:
-    """Text → words (with byte offsets into the original text) → each word's wordpiece ids,
-    in the graph, by `WordPieceAligner`'s rules (tested against it word for word)."""
+    """Text → words (with character and byte offsets into the original text) → each word's
+    wordpiece ids, in the graph, by `split_words` and `WordPieceAligner`'s rules (tested
+    against them word for word)."""
 
     def __init__(self, vocab_path: Path, lowercase: bool):
         import tensorflow as tf
         import tensorflow_text as tf_text
-        from tensorflow_text.python.ops import bert_tokenizer  # BasicTokenizer: not exported
 
         vocab = load_vocab(vocab_path)
         self.unk = vocab[UNK]
+        self.lowercase = lowercase
         self.vocab_table = tf.lookup.StaticVocabularyTable(
             tf.lookup.TextFileInitializer(str(vocab_path), tf.string,
                                           tf.lookup.TextFileIndex.WHOLE_LINE, tf.int64,
                                           tf.lookup.TextFileIndex.LINE_NUMBER),
             num_oov_buckets=1)
-        # words on the original text (no case folding, no normalisation: offsets stay the
-        # text's), then each word's pieces with the run's casing, word by word as in training
-        self.words = bert_tokenizer.BasicTokenizer(lower_case=False)
+        # casing is done here as keras_bert does it (NFD, marks dropped, lower()): the
+        # tokenizer's own lower_case folds with NFKC (ß → ss, ﬁ → fi, full-width → ASCII)
         self.pieces = tf_text.BertTokenizer(
-            self.vocab_table, lower_case=lowercase, token_out_type=tf.int64,
+            self.vocab_table, lower_case=False, token_out_type=tf.int64,
             unknown_token=UNK, max_bytes_per_word=4 * MAX_WORD_CHARS)
 
     def split(self, texts):
-        """(words [texts, words] ragged, byte starts, byte ends)."""
-        return self.words.tokenize_with_offsets(texts)
+        """Words of each text as `split_words` cuts them: (word texts [texts, words] ragged,
+        char starts, char ends, byte starts, byte ends), the offsets flat over all words."""
+        import tensorflow as tf
+
+        chars, byte_starts = tf.strings.unicode_split_with_offsets(texts, "UTF-8")
+        flat = chars.flat_values
+        boundary = tf.strings.regex_full_match(flat, _BOUNDARY)
+        single = tf.strings.regex_full_match(flat, _SINGLE) & ~boundary
+        position = tf.cast(tf.range(tf.size(flat)), tf.int64) - tf.gather(
+            chars.row_starts(), chars.value_rowids())  # index of the char in its text
+        previous_ends = tf.concat([[True], boundary[:-1] | single[:-1]], axis=0)
+        starts = ~boundary & (single | previous_ends | (position == 0))
+        word_of_char = tf.cumsum(tf.cast(starts, tf.int64)) - 1
+        kept = tf.where(~boundary)[:, 0]
+        word = tf.gather(word_of_char, kept)
+        texts_of_words = tf.gather(chars.value_rowids(), tf.boolean_mask(kept, tf.gather(
+            starts, kept)))
+        nrows = tf.cast(tf.size(texts), tf.int64)
+        words = tf.RaggedTensor.from_value_rowids(
+            tf.strings.reduce_join(tf.RaggedTensor.from_value_rowids(
+                tf.gather(flat, kept), word), axis=1),
+            texts_of_words, nrows=nrows)
+        char_start = tf.math.unsorted_segment_min(tf.gather(position, kept), word,
+                                                  tf.size(words.flat_values))
+        char_end = tf.math.unsorted_segment_max(tf.gather(position, kept), word,
+                                                tf.size(words.flat_values)) + 1
+        byte_start = tf.math.unsorted_segment_min(
+            tf.gather(byte_starts.flat_values, kept), word, tf.size(words.flat_values))
+        byte_end = byte_start + tf.cast(tf.strings.length(words.flat_values), tf.int64)
+        return (words, tf.cast(char_start, tf.int32), tf.cast(char_end, tf.int32), byte_start,
+                byte_end)
 
     def word_piece_ids(self, word_text):
         """[words, pieces] ragged: one [UNK] for a word that has an unknown piece or no piece,
         or is over MAX_WORD_CHARS characters (the tokenizer's own limit counts bytes)."""
         import tensorflow as tf
 
-        word_pieces = self.pieces.tokenize(word_text).merge_dims(1, 2)
+        normalized = word_text
+        if self.lowercase:
+            import tensorflow_text as tf_text
+
+            normalized = tf_text.normalize_utf8(normalized, "NFD")
+            normalized = tf.strings.regex_replace(normalized, r"\p{Mn}", "")
+            normalized = tf.strings.lower(normalized, encoding="utf-8")
+        word_pieces = self.pieces.tokenize(normalized).merge_dims(1, 2)
         lengths = word_pieces.row_lengths()
         has_unknown = tf.reduce_any(tf.equal(word_pieces, self.unk), axis=1)
         chars = tf.strings.length(word_text, unit="UTF8_CHAR")
@@ -117,9 +162,9 @@ class _Tagger:
         self.module.model = model
         self.wordpieces = WordPieces(vocab_path, tagger.lowercase)
         # the module tracks what the SavedModel must hold: the vocab table (its file becomes
-        # an asset) and the tokenizers
+        # an asset) and the tokenizer
         self.module.vocab_table = self.wordpieces.vocab_table
-        self.module.tokenizers = [self.wordpieces.words, self.wordpieces.pieces]
+        self.module.tokenizer = self.wordpieces.pieces
         self.labels = tf.constant(tagger.labels)
         self.cls, self.sep = vocab[CLS], vocab[SEP]
         self.capacity = tagger.max_seq_len - 2
@@ -129,13 +174,8 @@ class _Tagger:
     def serve(self, texts):
         import tensorflow as tf
 
-        words, byte_starts, byte_ends = self.wordpieces.split(texts)
+        words, char_start, char_end, starts_flat, ends_flat = self.wordpieces.split(texts)
         word_text = words.flat_values
-        starts_flat, ends_flat = byte_starts.flat_values, byte_ends.flat_values
-        text_of_word = tf.gather(texts, words.value_rowids())
-        char_start = tf.strings.length(tf.strings.substr(text_of_word, tf.zeros_like(starts_flat),
-                                                         starts_flat), unit="UTF8_CHAR")
-        char_end = char_start + tf.strings.length(word_text, unit="UTF8_CHAR")
         word_pieces = self.wordpieces.word_piece_ids(word_text)[:, : self.capacity]
         lengths = word_pieces.row_lengths()
 
@@ -258,6 +298,10 @@ def export_run(run_dir: Path | str, out_dir: Path | str, *, overwrite: bool = Fa
         if out_dir.exists():
             shutil.rmtree(out_dir) if out_dir.is_dir() else out_dir.unlink()
         tmp.rename(out_dir)
+    except tf.errors.OpError as exc:  # TensorFlow's own write errors (a full disk)
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise WdTrainError(f"{out_dir}: cannot write the SavedModel ({short_reason(exc)})"
+                           ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

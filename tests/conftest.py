@@ -219,17 +219,21 @@ import tensorflow as tf
 import tensorflow_text  # noqa: F401  (registers the tokenizer ops)
 serve = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
 texts = json.load(sys.stdin)
-out = {k: v.numpy().tolist() for k, v in serve(texts=tf.constant(texts)).items()}
-rows = []
-for i in range(len(texts)):
-    n, m = out["num_tokens"][i], out["num_entities"][i]
-    text = lambda key, k: [x.decode() for x in out[key][i][:k]]
-    rows.append({"tokens": text("tokens", n), "tags": text("tags", n),
-                 "starts": out["token_start"][i][:n], "ends": out["token_end"][i][:n],
-                 "entities": [{"type": t, "start": s, "end": e, "text": x} for t, s, e, x in zip(
-                     text("entity_type", m), out["entity_start"][i][:m],
-                     out["entity_end"][i][:m], text("entity_text", m))]})
-print(json.dumps({"rows": rows, "outputs": sorted(out),
+rows, outputs = [], []
+for first in range(0, len(texts), 64):  # requests of 64 texts, as a client would send them
+    batch = texts[first:first + 64]
+    out = {k: v.numpy().tolist() for k, v in serve(texts=tf.constant(batch)).items()}
+    outputs = sorted(out)
+    for i in range(len(batch)):
+        n, m = out["num_tokens"][i], out["num_entities"][i]
+        text = lambda key, k: [x.decode() for x in out[key][i][:k]]
+        rows.append({"tokens": text("tokens", n), "tags": text("tags", n),
+                     "starts": out["token_start"][i][:n], "ends": out["token_end"][i][:n],
+                     "entities": [{"type": t, "start": s, "end": e, "text": x}
+                                  for t, s, e, x in zip(
+                                      text("entity_type", m), out["entity_start"][i][:m],
+                                      out["entity_end"][i][:m], text("entity_text", m))]})
+print(json.dumps({"rows": rows, "outputs": outputs,
                   "modules": [m for m in ("keras_bert", "wd_train") if m in sys.modules]}))
 '''
 

@@ -29,12 +29,12 @@ class Scores(BaseModel):
     report: str = Field("", exclude=True, repr=False)
 
 
-def make_predict_function(model):
+def make_predict_function(model, jit_compile: bool = False):
     import tensorflow as tf
 
     spec = tf.TensorSpec([None, None], tf.int32)
 
-    @tf.function(input_signature=[spec, spec])
+    @tf.function(input_signature=[spec, spec], jit_compile=jit_compile)
     def predict(token_ids, segment_ids):
         logits = model([token_ids, segment_ids], training=False)
         return tf.argmax(logits, axis=-1, output_type=tf.int32)
@@ -44,13 +44,13 @@ def make_predict_function(model):
 
 def predict_tags(
     predict, windows: list[Window], sentences: list[Sentence], labels: list[str],
-    batch_size: int,
+    batch_size: int, pad_to_multiple_of: int = 1,
 ) -> list[list[str]]:
     """Tag of every word of every sentence (windows stitched back together)."""
     predicted: list[list[str | None]] = [[None] * len(s.tokens) for s in sentences]
     lengths = [len(w.token_ids) for w in windows]
     for indices in batch_indices(lengths, batch_size, rng=None):
-        tokens, segments, gold = pad_batch(windows, indices)
+        tokens, segments, gold = pad_batch(windows, indices, pad_to_multiple_of)
         label_ids = predict(tokens, segments).numpy()
         for row, index in enumerate(indices):
             window = windows[index]
@@ -96,9 +96,10 @@ def conll_lines(sentences: list[Sentence], predicted: list[list[str]], gold: boo
     return "\n".join(out) + "\n"
 
 
-def evaluate(predict, split, labels: list[str], batch_size: int):
+def evaluate(predict, split, labels: list[str], batch_size: int, pad_to_multiple_of: int = 1):
     """(Scores, predicted tags) for an encoded split."""
-    predicted = predict_tags(predict, split.windows, split.sentences, labels, batch_size)
+    predicted = predict_tags(predict, split.windows, split.sentences, labels, batch_size,
+                             pad_to_multiple_of)
     gold = [s.tags for s in split.sentences]
     return score(gold, predicted), predicted
 

@@ -74,6 +74,10 @@ class RunMetrics(Record):
     seed: int
     device: str
     precision: str = "float32"  # the compute dtype policy the run trained with
+    jit_compile: bool = False  # XLA
+    pad_to_multiple_of: int = 1
+    compiled_shapes: int = 0  # with XLA: batch shapes compiled, and the seconds it took
+    compile_seconds: float = 0.0
     versions: dict[str, str]
     train_seconds: float
     train_tokens: int

@@ -40,3 +40,16 @@ def test_batches_per_epoch_matches_the_sampler():
     for count, size in [(1, 32), (100, 32), (1600, 32), (1601, 32), (5000, 7)]:
         batches = batch_indices(np.ones(count), size, np.random.default_rng(0))
         assert batches_per_epoch(count, size) == len(batches)
+
+
+def test_padding_to_a_multiple_bounds_the_number_of_shapes():
+    windows = [Window(0, 0, [2] * n, [0] * n) for n in range(3, 60)]
+    lengths = [len(w.token_ids) for w in windows]
+    batches = batch_indices(lengths, 4, np.random.default_rng(0))
+    widths = {pad_batch(windows, b, 16)[0].shape[1] for b in batches}
+    assert widths <= {16, 32, 48, 64} and len(widths) <= 4  # one per multiple of 16, at most
+    exact = {pad_batch(windows, b)[0].shape[1] for b in batches}
+    assert len(exact) > len(widths)  # without rounding every length is a shape of its own
+    tokens, _, labels = pad_batch(windows, batches[0], 16)
+    assert (tokens[:, max(len(windows[i].token_ids) for i in batches[0]):] == 0).all()
+    assert (labels[:, max(len(windows[i].token_ids) for i in batches[0]):] == IGNORE).all()

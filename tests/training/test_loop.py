@@ -54,3 +54,26 @@ def test_loss_average_words_weighs_every_word_the_same(tmp_path, tiny_dataset, t
     assert first_words != pytest.approx(average)  # else the test could not tell them apart
     assert first_loss["words"] == pytest.approx(first_loss["batch"] * first_words / average,
                                                 rel=1e-4)
+
+
+def test_xla_compiles_once_per_padded_shape_and_trains_the_same(tmp_path, tiny_dataset,
+                                                               tiny_config_dict, write_config):
+    from wd_train.config import load_config
+    from wd_train.training.run import train_run
+
+    runs = {}
+    for name, jit in (("eager", False), ("xla", True)):
+        path = write_config(tmp_path / f"{name}.yaml", tiny_config_dict(
+            tiny_dataset, tmp_path / name, training={"epochs": 1, "jit_compile": jit},
+            data={"pad_to_multiple_of": 8}))
+        runs[name] = train_run(load_config(path)[0])
+    xla, eager = runs["xla"], runs["eager"]
+    assert xla.jit_compile and not eager.jit_compile
+    # 60 + 20 + 20 sentences in batches of 8 (up to 16 windows), lengths up to 24 pieces:
+    # widths 8, 16, 24 and a few batch sizes, never one shape per length
+    assert 1 <= xla.compiled_shapes <= 6 and xla.compile_seconds > 0
+    assert eager.compiled_shapes == 0
+    history = {name: (tmp_path / name / "history.csv").read_text().splitlines()[1]
+               for name in runs}
+    loss = {name: float(line.split(",")[1]) for name, line in history.items()}
+    assert loss["xla"] == pytest.approx(loss["eager"], rel=1e-3)  # same batches, same math

@@ -61,6 +61,11 @@ class DataConfig(Section):
         description="Max wordpieces per window, [CLS]/[SEP] included. Longer sentences are split "
         "into several windows; every word is still predicted and scored.",
     )
+    pad_to_multiple_of: int | None = Field(
+        None, ge=1,
+        description="Pad each batch's length up to a multiple of this, so that XLA compiles a "
+        "few shapes rather than one per length. null: 16 with XLA, 1 (no rounding) without.",
+    )
     encoding: str = Field(
         "utf-8", description="Text encoding of the data files (a UTF-8 byte-order mark is "
         "skipped).")
@@ -179,6 +184,11 @@ class TrainingConfig(Section):
         description="Compute dtype (variables, the head's logits, the loss and AdamWarmup's "
         "state stay float32). `auto`: mixed_bfloat16 on GPUs of compute capability 8.0 or "
         "more, else float32 (so CPU runs are float32). mixed_float16 uses dynamic loss scaling.",
+    )
+    jit_compile: bool | Literal["auto"] = Field(
+        "auto",
+        description="Compile the training and evaluation steps with XLA. `auto`: on with a "
+        "GPU, off on CPUs. Each batch shape compiles once: see data.pad_to_multiple_of.",
     )
     gpu: int | list[int] | None = Field(
         None,

@@ -44,10 +44,13 @@ def batches_per_epoch(num_windows: int, batch_size: int, pool_batches: int = POO
     return full_pools * pool_batches + -(-rest // batch_size)
 
 
-def pad_batch(windows: list[Window], indices: np.ndarray) -> tuple[np.ndarray, ...]:
-    """(token_ids, segment_ids, label_ids) padded to the batch's longest window.
+def pad_batch(windows: list[Window], indices: np.ndarray, multiple_of: int = 1
+              ) -> tuple[np.ndarray, ...]:
+    """(token_ids, segment_ids, label_ids) padded to the batch's longest window, rounded up to
+    a multiple of `multiple_of` (XLA compiles once per shape: few widths, few compilations).
     Token id 0 is [PAD], which keras_bert's embedding masks out of attention."""
-    width = max(len(windows[i].token_ids) for i in indices)
+    longest = max(len(windows[i].token_ids) for i in indices)
+    width = -(-longest // multiple_of) * multiple_of
     tokens = np.zeros((len(indices), width), dtype=np.int32)
     labels = np.full((len(indices), width), IGNORE, dtype=np.int32)
     for row, index in enumerate(indices):

@@ -40,6 +40,8 @@ class FitResult:
     best_weights: list | None = None
     best_dev_predictions: list[list[str]] | None = None
     stopped_early: bool = False
+    compiled_shapes: int = 0  # with XLA: the batch shapes compiled (each costs a compilation)
+    compile_seconds: float = 0.0  # with XLA: time of the first step of every new shape
 
     @property
     def train_seconds(self) -> float:
@@ -84,14 +86,15 @@ def masked_loss(labels, logits, words_per_batch: float | None = None):
     return tf.reduce_sum(losses * weights) / tf.maximum(tf.reduce_sum(weights), 1.0)
 
 
-def make_train_step(model, optimizer, words_per_batch: float | None = None):
+def make_train_step(model, optimizer, words_per_batch: float | None = None,
+                    jit_compile: bool = False):
     import tensorflow as tf
 
     spec = tf.TensorSpec([None, None], tf.int32)
 
     scaled = isinstance(optimizer, tf.keras.mixed_precision.LossScaleOptimizer)
 
-    @tf.function(input_signature=[spec, spec, spec])
+    @tf.function(input_signature=[spec, spec, spec], jit_compile=jit_compile)
     def train_step(token_ids, segment_ids, label_ids):
         with tf.GradientTape() as tape:
             logits = model([token_ids, segment_ids], training=True)
@@ -135,6 +138,8 @@ def fit(
     patience: int | None,
     loss_average: str = "batch",
     max_loss: float | None = None,
+    jit_compile: bool = False,
+    pad_to_multiple_of: int = 1,
     progress: Progress | None = None,
     on_epoch_end: Callable[[EpochRecord, FitResult, np.random.Generator], None] | None = None,
     resume: ResumePoint | None = None,
@@ -145,8 +150,9 @@ def fit(
     words_per_batch = None
     if loss_average == "words":
         words_per_batch = batch_size * sum(w.num_words for w in windows) / len(windows)
-    train_step = make_train_step(model, optimizer, words_per_batch)
-    predict = make_predict_function(model)
+    train_step = make_train_step(model, optimizer, words_per_batch, jit_compile)
+    predict = make_predict_function(model, jit_compile)
+    shapes: set[tuple[int, int]] = set()
     lengths = np.array([len(w.token_ids) for w in windows])
     result = FitResult()
     best_f1 = -1.0
@@ -163,9 +169,15 @@ def fit(
         batches = batch_indices(lengths, batch_size, rng)
         losses, tokens, started = [], 0, time.perf_counter()
         for done, indices in enumerate(batches, start=1):
-            token_ids, segment_ids, label_ids = pad_batch(windows, indices)
+            token_ids, segment_ids, label_ids = pad_batch(windows, indices, pad_to_multiple_of)
             step = int(optimizer.iterations.numpy())
+            new_shape = jit_compile and token_ids.shape not in shapes
+            step_started = time.perf_counter()
             loss = float(train_step(token_ids, segment_ids, label_ids))
+            if new_shape:
+                shapes.add(token_ids.shape)
+                result.compiled_shapes = len(shapes)
+                result.compile_seconds += time.perf_counter() - step_started
             lr = schedule_lr(schedule, step)
             if not math.isfinite(loss) or (max_loss is not None and loss > max_loss):
                 raise Diverged(epoch, step, lr, loss)
@@ -176,7 +188,8 @@ def fit(
             if progress:
                 progress("train", done, len(batches), {"epoch": epoch, "loss": loss, "lr": lr})
         seconds = time.perf_counter() - started
-        dev_scores, dev_predicted = evaluate(predict, data.dev, data.labels, batch_size * 2)
+        dev_scores, dev_predicted = evaluate(predict, data.dev, data.labels, batch_size * 2,
+                                             pad_to_multiple_of)
         record = EpochRecord(
             epoch=epoch, loss=float(np.mean(losses)), dev=dev_scores, lr=lr,
             steps=int(optimizer.iterations.numpy()), train_seconds=seconds, tokens=tokens,

@@ -135,6 +135,9 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
     precision = (auto_precision(gpus) if config.training.precision == "auto"
                  else config.training.precision)
     set_precision(precision)  # before the model is built; train_run restores float32
+    jit_compile = bool(gpus) if config.training.jit_compile == "auto" \
+        else config.training.jit_compile
+    pad_to_multiple_of = config.data.pad_to_multiple_of or (16 if jit_compile else 1)
     seed_everything(config.training.seed)
     device = describe_device()
     spec = backbone_spec(config.model, len(data.vocab))
@@ -146,7 +149,8 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
     model = build_tagger(config.model, spec, len(data.labels))
     optimizer = build_optimizer(config.optimizer, schedule, model.trainable_variables,
                                 loss_scaling=precision == "mixed_float16")
-    log.info(f"device: {device}, {precision}; schedule: {schedule.name} lr={schedule.learning_rate:g} "
+    log.info(f"device: {device}, {precision}{', XLA' if jit_compile else ''}; schedule: "
+             f"{schedule.name} lr={schedule.learning_rate:g} "
              f"warmup={schedule.warmup_steps} decay={schedule.decay_steps} "
              f"min_lr={schedule.min_lr:g}")
 
@@ -179,6 +183,7 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
             epochs=config.training.epochs, batch_size=config.training.batch_size,
             seed=config.training.seed, patience=config.training.patience,
             loss_average=config.training.loss_average, max_loss=config.training.max_loss,
+            jit_compile=jit_compile, pad_to_multiple_of=pad_to_multiple_of,
             progress=tensorboard.wrap_progress(progress), on_epoch_end=on_epoch_end,
             resume=start,
         )
@@ -217,6 +222,10 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
         seed=config.training.seed,
         device=device,
         precision=precision,
+        jit_compile=jit_compile,
+        pad_to_multiple_of=pad_to_multiple_of,
+        compiled_shapes=result.compiled_shapes,
+        compile_seconds=round(result.compile_seconds, 3),
         versions=package_versions(),
         train_seconds=round(result.train_seconds, 3),
         train_tokens=result.train_tokens,

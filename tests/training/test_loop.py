@@ -80,3 +80,40 @@ def test_xla_compiles_once_per_padded_shape_and_trains_the_same(tmp_path, tiny_d
     # same initial weights, same first batch: the same loss up to XLA's own CPU kernels (they
     # differ by about 0.2 % here); a wrong graph would be far off
     assert first_loss["xla"] == pytest.approx(first_loss["eager"], rel=1e-2)
+
+
+def test_the_tf_data_pipeline_yields_the_samplers_batches_in_order():
+    from wd_train.data.batching import batch_indices, pad_batch
+    from wd_train.data.wordpieces import Window
+    from wd_train.training.loop import _prefetched
+
+    rng = np.random.default_rng(3)
+    windows = [Window(0, 0, list(rng.integers(1, 50, n)), [0] * n)
+               for n in rng.integers(3, 40, 300)]
+    batches = batch_indices([len(w.token_ids) for w in windows], 16, np.random.default_rng(5))
+    served = list(_prefetched(windows, batches, 8))
+    assert len(served) == len(batches)
+    for (tokens, segments, labels), indices in zip(served, batches):
+        expected = pad_batch(windows, indices, 8)
+        for got, want in zip((tokens, segments, labels), expected):
+            np.testing.assert_array_equal(got.numpy(), want)
+
+
+def test_losses_are_read_back_in_groups_yet_every_step_is_reported(
+        tmp_path, tiny_dataset, tiny_config_dict, write_config, monkeypatch):
+    """The device runs READ_BACK_EVERY steps between host reads; the progress callback, the
+    LR trace and the epoch's mean loss still see every step, in order."""
+    from wd_train.config import load_config
+    from wd_train.training import loop
+    from wd_train.training.run import train_run
+
+    monkeypatch.setattr(loop, "READ_BACK_EVERY", 4)
+    path = write_config(tmp_path / "c.yaml", tiny_config_dict(
+        tiny_dataset, tmp_path / "o", training={"epochs": 2}))
+    seen = []
+    metrics = train_run(load_config(path)[0],
+                        progress=lambda phase, done, total, v: seen.append((v["epoch"], done)))
+    per_epoch = metrics.steps // 2
+    assert seen == [(e, d) for e in (1, 2) for d in range(1, per_epoch + 1)]
+    lrs = (tmp_path / "o" / "lr.csv").read_text().splitlines()[1:]
+    assert [int(line.split(",")[0]) for line in lrs] == list(range(metrics.steps))

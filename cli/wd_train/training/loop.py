@@ -106,20 +106,40 @@ def make_train_step(model, optimizer, words_per_batch: float | None = None,
         if scaled:
             gradients = optimizer.get_unscaled_gradients(gradients)
         optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+        applied = tf.constant(True)
         if scaled:
             # Keras' LossScaleOptimizer counts a skipped step in `iterations` all the same, and
             # AdamWarmup's schedule reads `iterations`: take the count back, so that only the
             # steps AdamWarmup applied move the warmup and decay
-            finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in gradients
-                                    if g is not None])
-            tf.cond(finite, tf.no_op,
+            applied = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in gradients
+                                     if g is not None])
+            tf.cond(applied, tf.no_op,
                     lambda: optimizer.iterations.assign_sub(1, read_value=False) or tf.no_op())
-        return loss
+        return loss, applied
 
     return train_step
 
 
 Progress = Callable[[str, int, int, dict], None]  # (phase, done, total, values)
+
+# Steps between reads of the loss back to the host: the device never waits for the host
+# between them (progress, the LR trace and the divergence check catch up at each read).
+READ_BACK_EVERY = 16
+
+
+def _prefetched(windows, batches: list, pad_to_multiple_of: int):
+    """The epoch's padded batches as a tf.data pipeline, in exactly the sampler's order, the
+    next ones built on another thread while the device computes."""
+    import tensorflow as tf
+
+    spec = tf.TensorSpec([None, None], tf.int32)
+
+    def generate():
+        for indices in batches:
+            yield pad_batch(windows, indices, pad_to_multiple_of)
+
+    return tf.data.Dataset.from_generator(
+        generate, output_signature=(spec, spec, spec)).prefetch(2)
 
 
 def _out_of_patience(result: FitResult, patience: int | None) -> bool:
@@ -168,25 +188,37 @@ def fit(
     for epoch in range(len(result.history) + 1, epochs + 1):
         batches = batch_indices(lengths, batch_size, rng)
         losses, tokens, started = [], 0, time.perf_counter()
-        for done, indices in enumerate(batches, start=1):
-            token_ids, segment_ids, label_ids = pad_batch(windows, indices, pad_to_multiple_of)
-            step = int(optimizer.iterations.numpy())
-            new_shape = jit_compile and token_ids.shape not in shapes
+        next_step = int(optimizer.iterations.numpy())  # the host reads the step once an epoch
+        lr = schedule_lr(schedule, next_step)
+        pending: list = []  # (batch number, (loss, applied)) run on the device, not read back
+        for done, (token_ids, segment_ids, label_ids) in enumerate(
+                _prefetched(windows, batches, pad_to_multiple_of), start=1):
+            new_shape = jit_compile and tuple(token_ids.shape) not in shapes
             step_started = time.perf_counter()
-            loss = float(train_step(token_ids, segment_ids, label_ids))
-            if new_shape:
-                shapes.add(token_ids.shape)
+            pending.append((done, train_step(token_ids, segment_ids, label_ids)))
+            if new_shape:  # an XLA compilation: wait for it, to time it
+                float(pending[-1][1][0])
+                shapes.add(tuple(token_ids.shape))
                 result.compiled_shapes = len(shapes)
                 result.compile_seconds += time.perf_counter() - step_started
-            lr = schedule_lr(schedule, step)
-            if not math.isfinite(loss) or (max_loss is not None and loss > max_loss):
-                raise Diverged(epoch, step, lr, loss)
-            if int(optimizer.iterations.numpy()) > step:  # not skipped by loss scaling
-                result.lr_trace.append((step, lr))
-            losses.append(loss)
-            tokens += int(lengths[indices].sum())
-            if progress:
-                progress("train", done, len(batches), {"epoch": epoch, "loss": loss, "lr": lr})
+            tokens += int(lengths[batches[done - 1]].sum())
+            if len(pending) < READ_BACK_EVERY and done < len(batches):
+                continue
+            # one host sync for the pending steps: check their losses, trace the learning
+            # rate of every applied step, report progress
+            for number, (loss_tensor, applied_tensor) in pending:
+                loss = float(loss_tensor)
+                lr = schedule_lr(schedule, next_step)
+                if not math.isfinite(loss) or (max_loss is not None and loss > max_loss):
+                    raise Diverged(epoch, next_step, lr, loss)
+                if bool(applied_tensor):  # a step skipped by loss scaling: schedule unmoved
+                    result.lr_trace.append((next_step, lr))
+                    next_step += 1
+                losses.append(loss)
+                if progress:
+                    progress("train", number, len(batches),
+                             {"epoch": epoch, "loss": loss, "lr": lr})
+            pending.clear()
         seconds = time.perf_counter() - started
         dev_scores, dev_predicted = evaluate(predict, data.dev, data.labels, batch_size * 2,
                                              pad_to_multiple_of)

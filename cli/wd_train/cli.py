@@ -170,12 +170,17 @@ def predict_command(
         "(predictions only with --output).")] = False,
 ) -> None:
     """Tag a CoNLL file (scored when it has gold tags) or raw texts with a finished run."""
+    from .console import console_session
+    from .use.predict import read_raw_texts
+
     try:
-        raw = _is_raw_text(input_path, texts, input_kind)
         if texts and input_path is not None:
             raise WdTrainError("--text: give either FILE or --text, not both")
         if input_path is None and not texts:
             raise WdTrainError("FILE: give a CoNLL file, a .txt file, - (stdin) or --text")
+        with console_session(quiet):  # the note when a .txt file turns out to be CoNLL
+            raw_texts = read_raw_texts(input_path, texts, input_kind)
+        raw = raw_texts is not None
         if output_format not in (None, "jsonl", "conll") or (output_format and not raw):
             raise WdTrainError(f"--format {output_format}: expected jsonl or conll, for raw "
                                "text (a CoNLL file is always written word-per-line)")
@@ -185,34 +190,9 @@ def predict_command(
     except WdTrainError as exc:
         raise _fail(exc) from None
     if raw:
-        _predict_raw(run_dir, input_path, texts, output_format or "jsonl", output, batch_size,
-                     quiet)
+        _predict_raw(run_dir, raw_texts, output_format or "jsonl", output, batch_size, quiet)
     else:
         _predict_conll(run_dir, input_path, output, batch_size, quiet, as_json)
-
-
-def _is_raw_text(input_path: Path | None, texts: list[str], input_kind: str) -> bool:
-    """Raw text or a CoNLL file? A .txt file whose first line ends in a tag (`EU B-ORG`) is
-    CoNLL (the Hugging Face layout of CoNLL-2003 names its files *.txt)."""
-    if input_kind not in ("auto", "text", "conll"):
-        raise WdTrainError(f"--input {input_kind}: expected auto, text or conll")
-    if texts or str(input_path) == "-" or input_kind != "auto":
-        return bool(texts) or str(input_path) == "-" or input_kind == "text"
-    if input_path is None or input_path.suffix != ".txt":
-        return False
-    from .data.reader import read_text, split_columns, split_lines
-    from .data.tags import tag_problem
-
-    for line in split_lines(read_text(input_path, "utf-8")):
-        columns = split_columns(line)
-        if columns:
-            tagged = columns[0] == "-DOCSTART-" or (
-                len(columns) >= 2 and tag_problem(columns[-1], "bioes") is None)
-            if tagged:
-                typer.echo(f"{input_path}: its lines end in tags, read as a CoNLL file "
-                           "(--input text reads it as raw text)", err=True)
-            return not tagged
-    return True
 
 
 def _write_predictions(text: str, output: Path | None) -> None:
@@ -233,20 +213,13 @@ def _write_predictions(text: str, output: Path | None) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
 
 
-def _predict_raw(run_dir: Path, input_path: Path | None, texts: list[str], output_format: str,
-                 output: Path | None, batch_size: int, quiet: bool) -> None:
+def _predict_raw(run_dir: Path, texts: list[str], output_format: str, output: Path | None,
+                 batch_size: int, quiet: bool) -> None:
     import time
 
-    from .data.reader import read_text
     from .use.predict import predict_texts, text_conll_lines
 
     try:
-        if not texts and str(input_path) == "-":
-            texts = sys.stdin.read().split("\n")
-        elif not texts:
-            texts = read_text(input_path, "utf-8").split("\n")
-        if len(texts) > 1 and texts[-1] == "" and input_path is not None:
-            texts = texts[:-1]  # the file's last newline ends its last text
         started = time.perf_counter()
         predictions = predict_texts(run_dir, texts, batch_size=batch_size)
         seconds = time.perf_counter() - started

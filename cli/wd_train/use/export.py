@@ -26,6 +26,7 @@ from pathlib import Path
 from ..data.wordpieces import CLS, MAX_WORD_CHARS, SEP, UNK, load_vocab
 from ..errors import WdTrainError, short_reason
 from ..run_dir import TaggerFile, read_tagger_file
+from .text import CJK_RANGES
 from .trained import load_trained
 
 SIGNATURE_INPUT = "texts"
@@ -62,9 +63,8 @@ def _window_ids(word_lengths, capacity: int):
 # a boundary (whitespace as Python's str.isspace() and category Zs see it, control and other
 # C* characters, U+FFFD), and a word of its own (ASCII non-alphanumerics, P*, CJK ideographs).
 _BOUNDARY = r"[\s\p{Zs}\p{Zl}\p{Zp}\p{C}\x{FFFD}]"
-_SINGLE = (r"[!-/:-@\[-`{-~\p{P}\x{4E00}-\x{9FFF}\x{3400}-\x{4DBF}\x{20000}-\x{2A6DF}"
-           r"\x{2A700}-\x{2B73F}\x{2B740}-\x{2B81F}\x{2B820}-\x{2CEAF}\x{F900}-\x{FAFF}"
-           r"\x{2F800}-\x{2FA1F}]")
+_SINGLE = (r"[!-/:-@\[-`{-~\p{P}"
+           + "".join(rf"\x{{{low:X}}}-\x{{{high:X}}}" for low, high in CJK_RANGES) + "]")
 
 
 class WordPieces:
@@ -77,7 +77,7 @@ class WordPieces:
         import tensorflow_text as tf_text
 
         vocab = load_vocab(vocab_path)
-        self.unk = vocab[UNK]
+        self.unk, self.cls, self.sep = vocab[UNK], vocab[CLS], vocab[SEP]
         self.lowercase = lowercase
         self.vocab_table = tf.lookup.StaticVocabularyTable(
             tf.lookup.TextFileInitializer(str(vocab_path), tf.string,
@@ -157,7 +157,6 @@ class _Tagger:
     def __init__(self, model, tagger: TaggerFile, vocab_path: Path):
         import tensorflow as tf
 
-        vocab = load_vocab(vocab_path)
         self.module = tf.Module()
         self.module.model = model
         self.wordpieces = WordPieces(vocab_path, tagger.lowercase)
@@ -166,7 +165,7 @@ class _Tagger:
         self.module.vocab_table = self.wordpieces.vocab_table
         self.module.tokenizer = self.wordpieces.pieces
         self.labels = tf.constant(tagger.labels)
-        self.cls, self.sep = vocab[CLS], vocab[SEP]
+        self.cls, self.sep = self.wordpieces.cls, self.wordpieces.sep
         self.capacity = tagger.max_seq_len - 2
         self.module.serve = tf.function(
             self.serve, input_signature=[tf.TensorSpec([None], tf.string, name=SIGNATURE_INPUT)])

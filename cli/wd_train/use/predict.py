@@ -9,6 +9,8 @@ as the run's test set did. A file with one column holds tokens only: it is tagge
 
 from __future__ import annotations
 
+import logging
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,12 +18,23 @@ import yaml
 
 from ..config import validate
 from ..data.dataset import read_settings
-from ..data.reader import Sentence, check_labels_known, has_tag_column, read_conll, read_text
+from ..data.reader import (
+    Sentence,
+    check_labels_known,
+    has_tag_column,
+    read_conll,
+    read_text,
+    split_columns,
+    split_lines,
+)
+from ..data.tags import tag_problem
 from ..data.wordpieces import WordPieceAligner, encode_sentences, load_vocab
 from ..errors import WdTrainError
 from ..evaluation import Scores, conll_lines, score
 from ..run_dir import CONFIG_FILE, TAGGER_FILE, TaggerFile, read_tagger_file
 from .text import Word, entity_spans, split_words
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -115,6 +128,42 @@ def predict_texts(run_dir: Path | str, texts: list[str], batch_size: int = 64
         tags = next(tagged) if ws else []
         predictions.append(TextPrediction(text, ws, tags, entity_spans(ws, tags, text)))
     return predictions
+
+
+def read_raw_texts(input_path: Path | None, texts: list[str], input_kind: str = "auto"
+                   ) -> list[str] | None:
+    """The texts to tag when the input is raw text (`--text`, `-` for stdin, a .txt file: one
+    text per line), or None when it is a CoNLL file. With `auto` a .txt file whose first line
+    ends in a tag (`EU B-ORG`) is CoNLL: the Hugging Face layout of CoNLL-2003 names its files
+    *.txt. The file is read once."""
+    if input_kind not in ("auto", "text", "conll"):
+        raise WdTrainError(f"--input {input_kind}: expected auto, text or conll")
+    if texts:
+        return list(texts)
+    if str(input_path) == "-":
+        return _lines(sys.stdin.read())
+    if input_kind == "conll" or (input_kind == "auto" and input_path.suffix != ".txt"):
+        return None
+    content = read_text(input_path, "utf-8")
+    if input_kind == "auto" and _ends_in_tags(content):
+        log.warning(f"{input_path}: its lines end in tags, read as a CoNLL file (--input text "
+                    "reads it as raw text)")
+        return None
+    return _lines(content)
+
+
+def _lines(content: str) -> list[str]:
+    texts = content.split("\n")
+    return texts[:-1] if len(texts) > 1 and texts[-1] == "" else texts  # the last newline
+
+
+def _ends_in_tags(content: str) -> bool:
+    for line in split_lines(content):
+        columns = split_columns(line)
+        if columns:
+            return columns[0] == "-DOCSTART-" or (
+                len(columns) >= 2 and tag_problem(columns[-1], "bioes") is None)
+    return False
 
 
 def text_conll_lines(predictions: list[TextPrediction]) -> str:

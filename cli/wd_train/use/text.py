@@ -37,11 +37,14 @@ def _is_punctuation(ch: str) -> bool:
     return unicodedata.category(ch).startswith("P")
 
 
+# CJK ideographs, each a word of its own (BERT's ranges); export.py builds its RE2 class here
+CJK_RANGES = ((0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F),
+              (0x2B740, 0x2B81F), (0x2B820, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F))
+
+
 def _is_cjk(ch: str) -> bool:
     cp = ord(ch)
-    return any(low <= cp <= high for low, high in (
-        (0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF), (0x2A700, 0x2B73F),
-        (0x2B740, 0x2B81F), (0x2B820, 0x2CEAF), (0xF900, 0xFAFF), (0x2F800, 0x2FA1F)))
+    return any(low <= cp <= high for low, high in CJK_RANGES)
 
 
 def split_words(text: str, data_format: str = "conll") -> list[Word]:

@@ -99,3 +99,18 @@ def test_ci_config_passes_its_gate_in_mixed_bfloat16(tmp_path):
         capture_output=True, text=True, check=False, timeout=1200)
     assert result.returncode == 0, result.stderr  # gate: test F1 >= 0.55 (0.6084, 2026-11-28)
     assert '"precision": "mixed_bfloat16"' in (tmp_path / "ci" / "metrics.json").read_text()
+
+
+def test_a_mixed_precision_run_leaves_float32_behind(tmp_path, tiny_dataset, tiny_config_dict,
+                                                     write_config):
+    """The next run in the process (a comparison's next cell, `predict`) starts in float32."""
+    import tensorflow as tf
+
+    from wd_train.config import load_config
+    from wd_train.training.run import train_run
+
+    path = write_config(tmp_path / "c.yaml", tiny_config_dict(
+        tiny_dataset, tmp_path / "o", training={"epochs": 1, "precision": "mixed_bfloat16"}))
+    metrics = train_run(load_config(path)[0])
+    assert metrics.precision == "mixed_bfloat16"
+    assert tf.keras.mixed_precision.global_policy().name == "float32"

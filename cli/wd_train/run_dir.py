@@ -75,6 +75,8 @@ class RunMetrics(Record):
     device: str
     precision: str = "float32"  # the compute dtype policy the run trained with
     jit_compile: bool = False  # XLA
+    distribution: str = "none"  # tf.distribute strategy, and its replicas in sync
+    replicas: int = 1
     pad_to_multiple_of: int = 1
     compiled_shapes: int = 0  # with XLA: batch shapes compiled, and the seconds it took
     compile_seconds: float = 0.0

@@ -196,6 +196,15 @@ class TrainingConfig(Section):
         "visible GPUs); null: all that CUDA_VISIBLE_DEVICES leaves visible. Every GPU used "
         "gets memory growth, so several processes can share one.",
     )
+    distribution: Literal["auto", "none", "mirrored", "multi_worker"] = Field(
+        "auto",
+        description="tf.distribute strategy. `mirrored`: data-parallel over this machine's "
+        "GPUs (MirroredStrategy). `multi_worker`: over several machines, each process started "
+        "with its own TF_CONFIG (MultiWorkerMirroredStrategy; worker 0 writes the run "
+        "directory). `auto`: mirrored when more than one GPU is visible, else `none`. "
+        "training.batch_size is the global batch, split across the replicas; the loss is "
+        "normalised over the global batch, so the run follows one device's trajectory.",
+    )
     max_loss: float | None = Field(
         1000.0, gt=0,
         description="Divergence guard: stop the run (exit code 3, no metrics.json) at the first "

@@ -77,7 +77,7 @@ def train_one(config: Config, *, results: Path | None, overwrite: bool, resume: 
         tf_logger.addFilter(_drop_retrace_warnings)
     metrics = train_run(config, overwrite=overwrite, resume=resume, progress=progress,
                         **made_by)
-    if results is not None:
+    if results is not None and metrics.run_dir:  # not a multi-worker run's other workers
         try:
             append_result(results, result_line(metrics))
         except OSError as exc:

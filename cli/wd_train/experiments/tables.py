@@ -31,5 +31,6 @@ def metrics_table(metrics: RunMetrics) -> str:
         f"{metrics.device}, train {metrics.train_seconds:.1f}s "
         f"({metrics.train_tokens_per_s:.0f} tokens/s)"
     )
-    lines.append(f"run directory: {metrics.run_dir}")
+    lines.append(f"run directory: {metrics.run_dir}" if metrics.run_dir else
+                 "run directory: none (a multi-worker run's other worker: worker 0 writes it)")
     return "\n".join(lines)

@@ -69,10 +69,9 @@ class ResumePoint:
     rng_state: dict
 
 
-def masked_loss(labels, logits, words_per_batch: float | None = None):
-    """Cross-entropy over the words' first pieces only (labels < 0 are masked out): the batch's
-    mean, or with `words_per_batch` its sum divided by that constant (every word weighs the
-    same whatever the batch's length bucket)."""
+def masked_loss_sum(labels, logits):
+    """Cross-entropy summed over the words' first pieces (labels < 0 are masked out), and the
+    number of those words."""
     import tensorflow as tf
 
     mask = labels >= 0
@@ -81,13 +80,28 @@ def masked_loss(labels, logits, words_per_batch: float | None = None):
         safe_labels, logits, from_logits=True
     )
     weights = tf.cast(mask, losses.dtype)
+    return tf.reduce_sum(losses * weights), tf.reduce_sum(weights)
+
+
+def masked_loss(labels, logits, words_per_batch: float | None = None):
+    """Cross-entropy over the words' first pieces only: the batch's mean, or with
+    `words_per_batch` its sum divided by that constant (every word weighs the same whatever the
+    batch's length bucket)."""
+    import tensorflow as tf
+
+    total, words = masked_loss_sum(labels, logits)
     if words_per_batch is not None:
-        return tf.reduce_sum(losses * weights) / words_per_batch
-    return tf.reduce_sum(losses * weights) / tf.maximum(tf.reduce_sum(weights), 1.0)
+        return total / words_per_batch
+    return total / tf.maximum(words, 1.0)
 
 
 def make_train_step(model, optimizer, words_per_batch: float | None = None,
-                    jit_compile: bool = False):
+                    jit_compile: bool = False, strategy=None):
+    """One optimizer step on a global batch: (loss, whether the step was applied). With a
+    tf.distribute `strategy`, each replica computes its share of the batch (distribute.py)."""
+    if strategy is not None:
+        return _make_distributed_train_step(model, optimizer, words_per_batch, jit_compile,
+                                            strategy)
     import tensorflow as tf
 
     spec = tf.TensorSpec([None, None], tf.int32)
@@ -116,6 +130,43 @@ def make_train_step(model, optimizer, words_per_batch: float | None = None,
             tf.cond(applied, tf.no_op,
                     lambda: optimizer.iterations.assign_sub(1, read_value=False) or tf.no_op())
         return loss, applied
+
+    return train_step
+
+
+def _make_distributed_train_step(model, optimizer, words_per_batch, jit_compile, strategy):
+    import tensorflow as tf
+
+    from .distribute import replica_rows
+
+    spec = tf.TensorSpec([None, None], tf.int32)
+
+    def replica_gradients(token_ids, segment_ids, label_ids, words):
+        with tf.GradientTape() as tape:
+            logits = model([token_ids, segment_ids], training=True)
+            total, _ = masked_loss_sum(label_ids, logits)
+            loss = total / words  # this replica's share of the global batch's loss
+        return loss, tape.gradient(loss, model.trainable_variables)
+
+    if jit_compile:  # XLA compiles each replica's forward and backward pass; the all-reduce
+        # and the update stay outside it (a cross-replica step cannot be one XLA cluster)
+        replica_gradients = tf.function(replica_gradients, jit_compile=True)
+
+    def replica_step(token_ids, segment_ids, label_ids, words):
+        loss, gradients = replica_gradients(replica_rows(token_ids), replica_rows(segment_ids),
+                                            replica_rows(label_ids), words)
+        # the optimizer sums the replicas' gradients: those of the global batch's loss
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+        return loss
+
+    @tf.function(input_signature=[spec, spec, spec])
+    def train_step(token_ids, segment_ids, label_ids):
+        if words_per_batch is not None:
+            words = tf.constant(words_per_batch, tf.float32)
+        else:
+            words = tf.maximum(tf.reduce_sum(tf.cast(label_ids >= 0, tf.float32)), 1.0)
+        losses = strategy.run(replica_step, args=(token_ids, segment_ids, label_ids, words))
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, losses, axis=None), tf.constant(True)
 
     return train_step
 
@@ -160,17 +211,19 @@ def fit(
     max_loss: float | None = None,
     jit_compile: bool = False,
     pad_to_multiple_of: int = 1,
+    strategy=None,
     progress: Progress | None = None,
     on_epoch_end: Callable[[EpochRecord, FitResult, np.random.Generator], None] | None = None,
     resume: ResumePoint | None = None,
 ) -> FitResult:
-    """Train from `resume` (epochs done, best so far, sampler state) or from the start."""
+    """Train from `resume` (epochs done, best so far, sampler state) or from the start;
+    with a tf.distribute `strategy` (model and optimizer built in its scope) over its replicas."""
     rng = np.random.default_rng(seed)
     windows = data.train.windows
     words_per_batch = None
     if loss_average == "words":
         words_per_batch = batch_size * sum(w.num_words for w in windows) / len(windows)
-    train_step = make_train_step(model, optimizer, words_per_batch, jit_compile)
+    train_step = make_train_step(model, optimizer, words_per_batch, jit_compile, strategy)
     predict = make_predict_function(model, jit_compile)
     shapes: set[tuple[int, int]] = set()
     lengths = np.array([len(w.token_ids) for w in windows])

@@ -9,6 +9,7 @@ import contextlib
 import logging
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ from .device import (
     package_versions,
     seed_everything,
 )
+from .distribute import make_distribution, tf_config_task
 from .loop import Diverged, EpochRecord, FitResult, Progress, fit
 from .resume import ResumeStore, clear_resume_state, has_resume_state
 from .tensorboard import TensorBoardLog
@@ -77,10 +79,26 @@ def train_run(
     metrics.json, so that the run directory alone says what it was. `resume`: continue an
     interrupted run of the same config from its last finished epoch (a fresh start when there
     is none)."""
+    made_by = {"progress": progress, "variant": variant, "overrides": overrides,
+               "config_file": config_file}
+    if config.training.distribution == "multi_worker":
+        task = tf_config_task()
+        if task is not None and task[0] != 0:
+            # the other workers train in step with worker 0 but write their run directory to
+            # a temporary folder, removed at the end (TensorFlow's convention): only worker
+            # 0's run directory is the result
+            with tempfile.TemporaryDirectory(prefix="wd-train-worker-") as folder:
+                config = config.model_copy(deep=True)
+                config.output.dir = Path(folder) / "run"
+                metrics = _locked_run(config, overwrite=True, resume=False, **made_by)
+                return metrics.model_copy(update={"run_dir": ""})
+    return _locked_run(config, overwrite=overwrite, resume=resume, **made_by)
+
+
+def _locked_run(config: Config, **arguments) -> RunMetrics:
     with run_dir_lock(config.output.dir), _float32_afterwards():
         try:
-            return _train_run(config, overwrite=overwrite, resume=resume, progress=progress,
-                              variant=variant, overrides=overrides, config_file=config_file)
+            return _train_run(config, **arguments)
         except OSError as exc:  # a full disk, a folder made read-only under a running run
             where = exc.filename or config.output.dir
             raise WdTrainError(f"{where}: cannot write ({short_reason(exc)})") from None
@@ -134,6 +152,11 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
     gpus = configure_gpus(config.training.gpu)
     precision = (auto_precision(gpus) if config.training.precision == "auto"
                  else config.training.precision)
+    distribution = make_distribution(config.training.distribution, gpus)
+    if distribution.strategy is not None and precision == "mixed_float16":
+        raise WdTrainError("training.precision: mixed_float16 is not supported with "
+                           f"training.distribution {distribution.kind} (its loss scaling skips "
+                           "steps per replica); use mixed_bfloat16")
     set_precision(precision)  # before the model is built; train_run restores float32
     jit_compile = bool(gpus) if config.training.jit_compile == "auto" \
         else config.training.jit_compile
@@ -146,9 +169,16 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
             f"model.vocab: {data.vocab_path} has {len(data.vocab)} entries but the model has "
             f"only {spec.token_num} token embeddings"
         )
-    model = build_tagger(config.model, spec, len(data.labels))
-    optimizer = build_optimizer(config.optimizer, schedule, model.trainable_variables,
-                                loss_scaling=precision == "mixed_float16")
+    # with a strategy, the variables (model and optimizer slots) are mirrored on its replicas
+    with (distribution.strategy.scope() if distribution.strategy is not None
+          else contextlib.nullcontext()):
+        model = build_tagger(config.model, spec, len(data.labels))
+        optimizer = build_optimizer(config.optimizer, schedule, model.trainable_variables,
+                                    loss_scaling=precision == "mixed_float16")
+    if distribution.strategy is not None:
+        device += (f", {distribution.kind} × {distribution.replicas} replicas"
+                   + (f" (worker {distribution.worker} of {distribution.workers})"
+                      if distribution.kind == "multi_worker" else ""))
     log.info(f"device: {device}, {precision}{', XLA' if jit_compile else ''}; schedule: "
              f"{schedule.name} lr={schedule.learning_rate:g} "
              f"warmup={schedule.warmup_steps} decay={schedule.decay_steps} "
@@ -184,6 +214,7 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
             seed=config.training.seed, patience=config.training.patience,
             loss_average=config.training.loss_average, max_loss=config.training.max_loss,
             jit_compile=jit_compile, pad_to_multiple_of=pad_to_multiple_of,
+            strategy=distribution.strategy,
             progress=tensorboard.wrap_progress(progress), on_epoch_end=on_epoch_end,
             resume=start,
         )
@@ -223,6 +254,8 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
         device=device,
         precision=precision,
         jit_compile=jit_compile,
+        distribution=distribution.kind,
+        replicas=distribution.replicas,
         pad_to_multiple_of=pad_to_multiple_of,
         compiled_shapes=result.compiled_shapes,
         compile_seconds=round(result.compile_seconds, 3),

@@ -124,18 +124,22 @@ def report_command(
     output_dir: Annotated[Path | None, typer.Option(
         "--output-dir", "-o", help="Where summary.md/.json/.csv and the charts go (default: "
         "the one directory given, else the first file's folder).")] = None,
+    baseline: Annotated[str | None, typer.Option(
+        "--baseline", metavar="GROUP", help="The group every other is compared with (default: "
+        "'constant' when there is one, else the first).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No log lines.")] = False,
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the summary as one JSON object on stdout.")] = False,
 ) -> None:
-    """Summarise finished runs: F1 per group, paired differences with 95 % CIs, charts."""
+    """Summarise finished runs: F1 per group, paired differences against a baseline with 95 %
+    CIs (Holm-adjusted when several), seeds needed for 80 % power, charts."""
     from .console import console_session
     from .experiments.report import report
     from .experiments.summary import summary_markdown
 
     with console_session(quiet):
         try:
-            summary = report(inputs, by=by, output_dir=output_dir)
+            summary = report(inputs, by=by, output_dir=output_dir, baseline=baseline)
         except WdTrainError as exc:
             raise _fail(exc) from None
         except OSError as exc:  # the summary's folder not writable, a full disk

@@ -4,6 +4,8 @@ score entities with seqeval (word level, the real tag strings). Shared by the tr
 
 from __future__ import annotations
 
+import itertools
+
 from pydantic import BaseModel, Field
 
 from .data.batching import batch_indices, pad_batch
@@ -25,19 +27,27 @@ class Scores(BaseModel):
     recall: float
     f1: float
     per_type: dict[str, TypeScores]
+    # predicted sentences whose tags break the tag scheme (I-X after O or another type)
+    invalid_sequences: int | None = None
     # seqeval's classification report (report.txt); not part of the recorded scores
     report: str = Field("", exclude=True, repr=False)
 
 
-def make_predict_function(model, jit_compile: bool = False):
+def make_predict_function(model, jit_compile: bool = False, constraints=None):
+    """(token ids, segment ids, word mask) → tag ids, decoded as the model's head does
+    (model/decoding.py), constrained to the tag scheme when `constraints` are given."""
     import tensorflow as tf
 
-    spec = tf.TensorSpec([None, None], tf.int32)
+    from .model.decoding import decode_function
 
-    @tf.function(input_signature=[spec, spec], jit_compile=jit_compile)
-    def predict(token_ids, segment_ids):
+    spec = tf.TensorSpec([None, None], tf.int32)
+    decode = decode_function(model, constraints)
+
+    @tf.function(input_signature=[spec, spec, tf.TensorSpec([None, None], tf.bool)],
+                 jit_compile=jit_compile)
+    def predict(token_ids, segment_ids, word_mask):
         logits = model([token_ids, segment_ids], training=False)
-        return tf.argmax(logits, axis=-1, output_type=tf.int32)
+        return decode(logits, word_mask)
 
     return predict
 
@@ -51,7 +61,7 @@ def predict_tags(
     lengths = [len(w.token_ids) for w in windows]
     for indices in batch_indices(lengths, batch_size, rng=None):
         tokens, segments, gold = pad_batch(windows, indices, pad_to_multiple_of)
-        label_ids = predict(tokens, segments).numpy()
+        label_ids = predict(tokens, segments, gold != IGNORE).numpy()
         for row, index in enumerate(indices):
             window = windows[index]
             word_labels = label_ids[row][gold[row] != IGNORE]
@@ -79,8 +89,27 @@ def score(gold: list[list[str]], predicted: list[list[str]]) -> Scores:
         recall=float(recall_score(gold, predicted, zero_division=0)),
         f1=float(f1_score(gold, predicted, zero_division=0)),
         per_type=per_type,
+        invalid_sequences=count_invalid(predicted),
         report=classification_report(gold, predicted, digits=4, zero_division=0),
     )
+
+
+def count_invalid(predicted: list[list[str]]) -> int:
+    """Sentences whose predicted tags break the tag scheme (BIOES when any tag is E- or S-,
+    else IOB2): the transitions constrained decoding forbids (model/crf.py)."""
+    from .model.crf import FORBIDDEN, allowed_transitions
+
+    labels = sorted({tag for tags in predicted for tag in tags})
+    scheme = "bioes" if any(t[:2] in ("E-", "S-") for t in labels) else "iob2"
+    transitions, start, end = allowed_transitions(labels, scheme)
+    index = {label: i for i, label in enumerate(labels)}
+    invalid = 0
+    for tags in predicted:
+        ids = [index[t] for t in tags]
+        if ids and (start[ids[0]] == FORBIDDEN or end[ids[-1]] == FORBIDDEN or any(
+                transitions[a, b] == FORBIDDEN for a, b in itertools.pairwise(ids))):
+            invalid += 1
+    return invalid
 
 
 def conll_lines(sentences: list[Sentence], predicted: list[list[str]], gold: bool = True) -> str:

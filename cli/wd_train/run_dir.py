@@ -103,6 +103,9 @@ class TaggerFile(Record):
     backbone: BackboneSpec
     labels: list[str]
     head_dropout: float
+    head: str = "softmax"  # softmax | crf | bilstm_crf
+    lstm_units: int = 128
+    constrained_decoding: bool = False
     vocab: str
     lowercase: bool
     max_seq_len: int

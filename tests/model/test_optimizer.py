@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 
@@ -6,11 +8,14 @@ from wd_train.model.optimizer import build_optimizer
 from wd_train.model.schedule import make_schedule, schedule_lr
 
 
-def formula(lr, warmup, decay, min_lr, t, decay_from="start"):
+def formula(lr, warmup, decay, min_lr, t, decay_from="start", shape="linear"):
     """The documented schedules, written out independently (t is 1-based): keras_bert's decay
-    from step 0, or Hugging Face's linear decay from the end of warmup."""
+    from step 0, Hugging Face's linear decay from the end of warmup, or its cosine."""
     if t <= warmup:
         return lr * t / warmup
+    if shape == "cosine":
+        return min_lr + (lr - min_lr) * 0.5 * (1 + math.cos(math.pi * min(1, (t - warmup) / (
+            decay - warmup))))
     if decay_from == "warmup_end":
         return min_lr + (lr - min_lr) * max(0.0, (decay - t) / (decay - warmup))
     return min_lr + (lr - min_lr) * (1 - min(t, decay) / decay)
@@ -45,10 +50,12 @@ def measured_step_sizes(config, total_steps):
 @pytest.mark.parametrize("schedule_name,decay_from", [
     ("warmup_decay", "start"), ("warmup_decay", "warmup_end"),
     ("constant", "start"), ("constant", "warmup_end"),
+    ("warmup_cosine", "start"), ("warmup_constant", "start"), ("linear_decay", "start"),
 ])
 def test_applied_learning_rate_matches_the_schedule(schedule_name, decay_from):
+    decaying = schedule_name in ("warmup_decay", "warmup_cosine", "linear_decay")
     config = OptimizerConfig(learning_rate=0.1, schedule=schedule_name, warmup_proportion=0.25,
-                             min_lr=0.01 if schedule_name == "warmup_decay" else 0.0,
+                             min_lr=0.01 if decaying else 0.0,
                              decay_from=decay_from, weight_decay=0.0, epsilon=1e-12,
                              clipnorm=None)
     total = 40
@@ -56,7 +63,7 @@ def test_applied_learning_rate_matches_the_schedule(schedule_name, decay_from):
     recorded = np.array([schedule_lr(schedule, s) for s in range(total)])
     np.testing.assert_allclose(measured, recorded, rtol=1e-4, atol=1e-7)
     expected = np.array([formula(schedule.learning_rate, schedule.warmup_steps, total,
-                                 schedule.min_lr, t, schedule.decay_from)
+                                 schedule.min_lr, t, schedule.decay_from, schedule.decay)
                          for t in range(1, total + 1)])
     np.testing.assert_allclose(recorded, expected, rtol=1e-12, atol=1e-15)
     if schedule_name == "warmup_decay" and decay_from == "warmup_end":
@@ -72,6 +79,17 @@ def test_applied_learning_rate_matches_the_schedule(schedule_name, decay_from):
         assert recorded[10] == pytest.approx(0.01 + 0.09 * (1 - 11 / 40))
         assert recorded[24] == pytest.approx(0.01 + 0.09 * (1 - 25 / 40))  # mid-decay
         assert recorded[-1] == pytest.approx(0.01)  # last step: min_lr
+    elif schedule_name == "warmup_cosine":
+        assert recorded[9] == pytest.approx(0.1)  # end of warmup: the peak
+        assert recorded[24] == pytest.approx(0.01 + 0.09 * 0.5)  # half-way down: the midpoint
+        assert recorded[-1] == pytest.approx(0.01)
+        assert np.all(np.diff(recorded[9:]) <= 1e-12)  # only down after the peak
+    elif schedule_name == "warmup_constant":
+        assert recorded[0] == pytest.approx(0.01) and np.allclose(recorded[9:], 0.1)
+    elif schedule_name == "linear_decay":
+        assert schedule.warmup_steps == 0
+        assert recorded[0] == pytest.approx(0.01 + 0.09 * (1 - 1 / 40))  # decays from step 0
+        assert recorded[-1] == pytest.approx(0.01)
     else:
         assert np.allclose(recorded, 0.1)
         assert schedule.decay_from == "start"  # no warmup, nothing to decay from

@@ -106,6 +106,21 @@ class ModelConfig(Section):
         "checkpoint's wd_train.json (written by import-hf), else guessed from the vocab.",
     )
     head_dropout: float = Field(0.1, ge=0.0, lt=1.0, description="Dropout before the tag layer.")
+    head: Literal["softmax", "crf", "bilstm_crf"] = Field(
+        "softmax",
+        description="`softmax`: a tag per word from its first piece's logits. `crf`: a "
+        "linear-chain CRF over the words (learned transitions; trained by its log-likelihood, "
+        "decoded by Viterbi). `bilstm_crf`: a BiLSTM (model.lstm_units per direction) between "
+        "BERT and the CRF, as in the article's BERT-BiLSTM-CRF.",
+    )
+    lstm_units: int = Field(128, ge=1, description="BiLSTM units per direction (bilstm_crf).")
+    constrained_decoding: bool = Field(
+        False,
+        description="Decode only tag sequences valid in data.scheme (IOB2: no I-X after O or "
+        "after another type; BIOES likewise): Viterbi with the scheme's transitions, over the "
+        "CRF's scores or the softmax's log-probabilities. metrics.json counts the invalid "
+        "sequences of every split either way.",
+    )
     attention_dropout: float = Field(
         0.0, ge=0.0, lt=1.0,
         description="Dropout on the attention probabilities while training (BERT's "
@@ -122,17 +137,24 @@ class ModelConfig(Section):
         return self
 
 
+DECAYING_SCHEDULES = ("warmup_decay", "warmup_cosine", "linear_decay")
+
+
 class OptimizerConfig(Section):
     learning_rate: float = Field(5e-5, gt=0, description="Peak learning rate.")
-    schedule: Literal["warmup_decay", "constant"] = Field(
+    schedule: Literal["warmup_decay", "warmup_cosine", "warmup_constant", "linear_decay",
+                      "constant"] = Field(
         "warmup_decay",
-        description="`warmup_decay`: linear warmup to learning_rate, then linear decay to "
-        "min_lr at the last step (see decay_from). `constant`: the same AdamWarmup with no "
-        "warmup and min_lr = learning_rate.",
+        description="All on keras_bert's AdamWarmup. `warmup_decay`: linear warmup to "
+        "learning_rate, then linear decay to min_lr at the last step (see decay_from). "
+        "`warmup_cosine`: linear warmup, then cosine decay from the peak to min_lr. "
+        "`warmup_constant`: linear warmup, then learning_rate (warmup alone). `linear_decay`: "
+        "no warmup, linear decay to min_lr (decay alone). `constant`: no warmup, no decay.",
     )
     decay_from: Literal["start", "warmup_end"] = Field(
         "start",
-        description="Where warmup_decay's linear decay is measured from. `start`: step 0, as "
+        description="Where warmup_decay's linear decay is measured from (warmup_cosine always "
+        "decays from the end of warmup). `start`: step 0, as "
         "in keras_bert's AdamWarmup and Google's BERT optimizer, so right after warmup the rate "
         "steps down to min_lr + (learning_rate − min_lr) · (1 − warmup share). `warmup_end`: from the peak at the "
         "end of warmup (Hugging Face's linear schedule with warmup); AdamWarmup's base rate is "
@@ -144,7 +166,7 @@ class OptimizerConfig(Section):
     warmup_steps: int | None = Field(
         None, ge=0, description="Warmup as a step count; overrides warmup_proportion."
     )
-    min_lr: float = Field(0.0, ge=0.0, description="Learning rate at the last step (warmup_decay).")
+    min_lr: float = Field(0.0, ge=0.0, description="Learning rate at the last step (the decaying schedules).")
     weight_decay: float = Field(0.01, ge=0.0, description="Decoupled (AdamW-style) weight decay.")
     decay_all_weights: bool = Field(
         False,
@@ -158,7 +180,7 @@ class OptimizerConfig(Section):
 
     @model_validator(mode="after")
     def _decay_goes_down(self) -> OptimizerConfig:
-        if self.schedule == "warmup_decay" and self.min_lr > self.learning_rate:
+        if self.schedule in DECAYING_SCHEDULES and self.min_lr > self.learning_rate:
             raise ValueError(f"min_lr ({self.min_lr:g}) is above "
                              f"learning_rate ({self.learning_rate:g}): the decay "
                              "would climb")
@@ -238,7 +260,13 @@ class CompareConfig(Section):
          "constant": {"optimizer.schedule": "constant"}},
         description="Variant name → dotted overrides applied to this config (e.g. "
         "`constant: {optimizer.schedule: constant}`). Each variant × seed is one run in "
-        "`<output.dir>/<variant>/seed-<N>/`; differences are taken in the order listed.",
+        "`<output.dir>/<variant>/seed-<N>/`.",
+    )
+    baseline: str | None = Field(
+        None,
+        description="The variant every other one is compared with (paired by seed; with more "
+        "than one comparison, significance is Holm-adjusted). Default: `constant` when there "
+        "is such a variant, else the first listed.",
     )
     seeds: list[int] = Field(
         [1, 2, 3], min_length=1,
@@ -263,6 +291,13 @@ class CompareConfig(Section):
                     raise ValueError(f"{name}: {key} is set by the comparison itself "
                                      "(compare.seeds, output.dir)")
         return variants
+
+    @model_validator(mode="after")
+    def _baseline_is_a_variant(self) -> CompareConfig:
+        if self.baseline is not None and self.baseline not in self.variants:
+            raise ValueError(f"baseline {self.baseline!r} is not one of the variants "
+                             f"({', '.join(self.variants)})")
+        return self
 
     @field_validator("seeds")
     @classmethod

@@ -153,7 +153,7 @@ def run_comparison(config_path: Path, config: Config, set_texts: Sequence[str], 
         return ComparisonResult(single_cell=last_metrics)
 
     groups = group_results(results, order=list(compare.variants))
-    summary = build_summary(groups)
+    summary = build_summary(groups, baseline=compare.baseline)
     summary.config = str(Path(config_path).resolve())
     gate = failure = None
     if config.gate is not None:

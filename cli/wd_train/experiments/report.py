@@ -10,12 +10,12 @@ from .results import load_results
 from .summary import Summary, build_summary, write_summary
 
 
-def report(inputs: list[Path], *, by: str = BY_VARIANT, output_dir: Path | None = None
-           ) -> Summary:
+def report(inputs: list[Path], *, by: str = BY_VARIANT, output_dir: Path | None = None,
+           baseline: str | None = None) -> Summary:
     """Write the summary into `output_dir` (default: the one folder given, else the first
     results file's folder) and return it."""
     groups = group_results(load_results(inputs), by)
     if output_dir is None:
         first = Path(inputs[0])
         output_dir = first if first.is_dir() else first.parent
-    return write_summary(output_dir, build_summary(groups, by), groups)
+    return write_summary(output_dir, build_summary(groups, by, baseline), groups)

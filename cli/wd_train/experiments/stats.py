@@ -1,5 +1,7 @@
-"""Seed statistics: mean ± sample std, and the paired difference of two settings with a 95 %
-confidence interval from Student's t distribution (scipy's quantile)."""
+"""Seed statistics: mean ± sample std; the paired difference of two settings with a 95 %
+confidence interval and p-value from Student's t (scipy); Holm's adjustment when one baseline is
+compared with several variants; and how many seeds a paired t-test would need to detect a
+difference of the observed size with 80 % power (scipy's noncentral t)."""
 
 from __future__ import annotations
 
@@ -47,6 +49,7 @@ class PairedDifference(BaseModel):
     std: float | None
     ci_low: float | None
     ci_high: float | None
+    p_value: float | None = None  # two-sided paired t-test; None below 2 seeds
 
     @computed_field
     @property
@@ -68,12 +71,57 @@ def paired_difference(a: dict[int, float], b: dict[int, float], scale: float = 1
     seeds = sorted(set(a) & set(b))
     differences = [scale * (a[s] - b[s]) for s in seeds]
     stats = describe(differences)
-    low = high = None
+    low = high = p = None
     if stats.n >= 2:
-        half = t_critical(stats.n - 1) * stats.std / math.sqrt(stats.n)
+        from scipy.stats import t
+
+        standard_error = stats.std / math.sqrt(stats.n)
+        half = t_critical(stats.n - 1) * standard_error
         low, high = stats.mean - half, stats.mean + half
+        if standard_error > 0:
+            p = float(2 * t.sf(abs(stats.mean) / standard_error, stats.n - 1))
+        else:  # every seed gave the same difference
+            p = 1.0 if stats.mean == 0 else 0.0
     return PairedDifference(seeds=seeds, differences=differences, mean=stats.mean,
-                            std=stats.std, ci_low=low, ci_high=high)
+                            std=stats.std, ci_low=low, ci_high=high, p_value=p)
+
+
+def holm(p_values: list[float | None]) -> list[float | None]:
+    """Holm's step-down adjustment of a family of p-values (None: not in the family): the
+    smallest is multiplied by m, the next by m − 1, …, kept monotone, capped at 1."""
+    order = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
+    adjusted: list[float | None] = [None] * len(p_values)
+    running = 0.0
+    for rank, (p, i) in enumerate(order):
+        running = max(running, min(1.0, (len(order) - rank) * p))
+        adjusted[i] = running
+    return adjusted
+
+
+MAX_SEEDS = 1000
+
+
+def seeds_needed(mean: float | None, std: float | None, power: float = 0.8,
+                 alpha: float = 0.05) -> int | None:
+    """Seeds a two-sided paired t-test at level `alpha` needs to detect a true difference of
+    `mean` with probability `power`, if the seeds' differences spread by `std` (the observed
+    one). None where it cannot be said (no spread measured, a zero difference) or above
+    MAX_SEEDS."""
+    if mean is None or std is None or mean == 0:
+        return None
+    if std == 0:
+        return 2
+    from scipy.stats import nct, t
+
+    effect = abs(mean) / std
+    for n in range(2, MAX_SEEDS + 1):
+        critical = t.ppf(1 - alpha / 2, n - 1)
+        noncentrality = effect * math.sqrt(n)
+        achieved = nct.sf(critical, n - 1, noncentrality) + nct.cdf(-critical, n - 1,
+                                                                    noncentrality)
+        if achieved >= power:
+            return n
+    return None
 
 
 def signed(value: float, digits: int = 2) -> str:
@@ -84,14 +132,29 @@ def signed(value: float, digits: int = 2) -> str:
     return text.replace("-", "−")
 
 
-def verdict(a_name: str, b_name: str, diff: PairedDifference, unit: str = "F1 points") -> str:
-    """'a − b: +0.42 F1 points, 95 % CI [−0.10, +0.94], not significant with 3 seeds'."""
+def verdict(a_name: str, b_name: str, diff: PairedDifference, unit: str = "F1 points",
+            *, holm_p: float | None = None, family: int = 1,
+            needed: int | None = None) -> str:
+    """'a − b: +0.42 F1 points, 95 % CI [−0.10, +0.94], not significant with 3 seeds; about 9
+    seeds would detect +0.42 80 % of the time'. With `family` > 1 comparisons against one
+    baseline, significance is Holm's (`holm_p`, the adjusted p-value)."""
     head = f"{a_name} − {b_name}:"
     if diff.n == 0:
         return f"{head} no seeds in common"
     if diff.n == 1:
         return f"{head} {signed(diff.mean)} {unit} (seed {diff.seeds[0]}), n=1: no confidence " \
                "interval"
-    word = "significant" if diff.significant else "not significant"
-    return (f"{head} {signed(diff.mean)} {unit}, 95 % CI [{signed(diff.ci_low)}, "
+    if family > 1 and holm_p is not None:
+        word = "significant" if holm_p < 0.05 else "not significant"
+        word += f" (Holm-adjusted p {holm_p:.3g} over {family} comparisons)"
+    else:
+        word = "significant" if diff.significant else "not significant"
+    text = (f"{head} {signed(diff.mean)} {unit}, 95 % CI [{signed(diff.ci_low)}, "
             f"{signed(diff.ci_high)}], {word} with {diff.n} seeds")
+    if "not significant" in word:
+        if needed is not None and needed > diff.n:
+            text += (f"; about {needed} seeds would detect {signed(diff.mean)} 80 % of the "
+                     "time")
+        elif needed is None and diff.mean:
+            text += f"; more than {MAX_SEEDS} seeds would be needed to detect it"
+    return text

@@ -10,21 +10,29 @@ differences use F1 points (× 100), the unit papers report.
 from __future__ import annotations
 
 import logging
-from itertools import combinations
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from ..errors import WdTrainError
 from ..files import write_csv_atomic, write_json_atomic, write_text_atomic
 from ..run_dir import now_iso
 from .grouping import BY_VARIANT
 from .results import ResultLine
-from .stats import Describe, PairedDifference, describe, paired_difference, signed, verdict
+from .stats import (
+    Describe,
+    PairedDifference,
+    describe,
+    holm,
+    paired_difference,
+    seeds_needed,
+    signed,
+    verdict,
+)
 
 log = logging.getLogger(__name__)
 
-MAX_ALL_PAIRS = 6  # more groups than this: each is compared with the first only
 POINTS = 100.0
 
 
@@ -56,6 +64,8 @@ class Difference(PairedDifference):
     b: str
     split: str
     unit: str
+    p_holm: float | None = None  # Holm-adjusted over the split's comparisons with the baseline
+    seeds_needed: int | None = None  # for 80 % power at the 5 % level, from the observed spread
     verdict: str
 
 
@@ -111,8 +121,23 @@ def _group_row(name: str, runs: list[ResultLine]) -> GroupRow:
     )
 
 
-def build_summary(groups: dict[str, list[ResultLine]], by: str = BY_VARIANT) -> Summary:
-    """The summary of runs already grouped (see `grouping.group_results`)."""
+def pick_baseline(names: list[str], baseline: str | None = None) -> str:
+    """What every other group is compared with: `baseline` when given, else `constant` when
+    there is such a group (the tool's question: does a schedule beat a constant rate?), else
+    the first."""
+    if baseline is not None:
+        if baseline not in names:
+            raise WdTrainError(f"compare.baseline: {baseline!r} is not one of the groups "
+                               f"({', '.join(names)})")
+        return baseline
+    return "constant" if "constant" in names else names[0]
+
+
+def build_summary(groups: dict[str, list[ResultLine]], by: str = BY_VARIANT,
+                  baseline: str | None = None) -> Summary:
+    """The summary of runs already grouped (see `grouping.group_results`); each group's
+    paired difference against the baseline (`pick_baseline`), Holm-adjusted when there are
+    several."""
     records = [record for runs in groups.values() for record in runs]
     all_seeds = sorted({r.seed for r in records})
     per_seed = [SeedRow(seed=seed, cells={
@@ -120,21 +145,26 @@ def build_summary(groups: dict[str, list[ResultLine]], by: str = BY_VARIANT) -> 
         for name, runs in groups.items()}) for seed in all_seeds]
 
     names = list(groups)
-    pairs = (list(combinations(names, 2)) if len(names) <= MAX_ALL_PAIRS
-             else [(names[0], other) for other in names[1:]])
+    baseline = pick_baseline(names, baseline)
+    pairs = [(name, baseline) for name in names if name != baseline]
     differences = []
     for split in _splits(groups):
-        for a, b in pairs:
-            diff = paired_difference(_per_seed(groups[a], split), _per_seed(groups[b], split),
-                                     scale=POINTS)
-            differences.append(Difference(a=a, b=b, split=split, unit="F1 points",
-                                          **diff.model_dump(), verdict=verdict(a, b, diff)))
+        diffs = [paired_difference(_per_seed(groups[a], split), _per_seed(groups[b], split),
+                                   scale=POINTS) for a, b in pairs]
+        adjusted = holm([d.p_value for d in diffs])
+        family = sum(p is not None for p in adjusted)
+        for (a, b), diff, p_holm in zip(pairs, diffs, adjusted):
+            needed = seeds_needed(diff.mean, diff.std)
+            differences.append(Difference(
+                a=a, b=b, split=split, unit="F1 points", **diff.model_dump(), p_holm=p_holm,
+                seeds_needed=needed,
+                verdict=verdict(a, b, diff, holm_p=p_holm, family=family, needed=needed)))
     return Summary(
         group_by=by,
         groups=[_group_row(name, runs) for name, runs in groups.items()],
         per_seed=per_seed,
         differences=differences,
-        pairs="all" if len(names) <= MAX_ALL_PAIRS else f"each against {names[0]}",
+        pairs=f"each against {baseline}",
         runs=records,
         created_at=now_iso(),
     )
@@ -207,17 +237,26 @@ def summary_markdown(summary: Summary) -> str:
 
     if summary.differences:
         lines += ["", "## Differences (paired by seed, 95 % CI from Student's t)", ""]
-        if summary.pairs != "all":
-            lines += [f"Too many groups for every pair: {summary.pairs}.", ""]
+        holm_used = len({d.a for d in summary.differences}) > 1
+        lines += [f"Each group against {summary.differences[0].b}"
+                  + (" (significance Holm-adjusted over the comparisons of a split)."
+                     if holm_used else "."), ""]
         rows = []
         for d in summary.differences:
             ci = "–" if d.ci_low is None else f"[{signed(d.ci_low)}, {signed(d.ci_high)}]"
             mean = "–" if d.mean is None else signed(d.mean)
+            p_used = d.p_holm if holm_used else d.p_value
             word = ("n/a" if d.ci_low is None
-                    else "significant" if d.significant else "not significant")
-            rows.append([f"{d.a} − {d.b}", d.split, str(d.n), mean, ci, word])
-        lines += _table(["difference", "split", "n", "F1 points", "95 % CI", "verdict"], rows,
-                        right_from=2)
+                    else "significant" if (p_used is not None and p_used < 0.05
+                                           if holm_used else d.significant)
+                    else "not significant")
+            p_text = "–" if p_used is None else f"{p_used:.3g}"
+            needed = "–" if d.seeds_needed is None else str(d.seeds_needed)
+            rows.append([f"{d.a} − {d.b}", d.split, str(d.n), mean, ci,
+                         p_text, needed, word])
+        lines += _table(["difference", "split", "n", "F1 points", "95 % CI",
+                         "p (Holm)" if holm_used else "p", "seeds for 80 % power",
+                         "verdict"], rows, right_from=2)
         lines.append("")
         lines += [f"- {d.split} F1: {d.verdict}" for d in summary.differences]
     elif len(groups) > 1:

@@ -8,11 +8,13 @@ and only here:
   restores the documented meaning (decay only weights whose name contains one of the patterns)
   by switching decay off, at trace time, for the other variables — keras_bert's update rule itself
   is untouched.
-- `decay_from: warmup_end` rescales the base rate AdamWarmup reads after warmup (the formula is
-  in `schedule.py`).
+- `decay_from: warmup_end` and the cosine decay rescale the base rate AdamWarmup reads after
+  warmup (the formulas are in `schedule.py`); its update rule is untouched.
 """
 
 from __future__ import annotations
+
+import math
 
 from ..config import OptimizerConfig
 from .schedule import Schedule, after_warmup_scale
@@ -41,23 +43,43 @@ def adam_warmup_class():
     adam_warmup = _rebase_adam_warmup()
 
     class PatternAdamWarmup(adam_warmup):
-        def __init__(self, decay_steps, warmup_steps, *args, decay_from="start", **kwargs):
+        def __init__(self, decay_steps, warmup_steps, *args, decay_from="start",
+                     decay_shape="linear", **kwargs):
             super().__init__(decay_steps, warmup_steps, *args, **kwargs)
             self.decay_from = decay_from
+            self.decay_shape = decay_shape  # (`decay` is the legacy optimizer's own)
             self._after_warmup_scale = after_warmup_scale(float(warmup_steps), float(decay_steps))
 
         def get_config(self):
-            return {**super().get_config(), "decay_from": self.decay_from}
+            return {**super().get_config(), "decay_from": self.decay_from, "decay_shape": self.decay_shape}
 
         def _decayed_lr(self, var_dtype):
             # keras_bert reads its base rate here, then applies its warmup/decay formula to it.
             lr = super()._decayed_lr(var_dtype)
+            if self.decay_shape == "cosine":
+                return self._cosine_base(lr, var_dtype)
             if self.decay_from != "warmup_end":
                 return lr
             warmup = self._get_hyper("warmup_steps", var_dtype)
             min_lr = self._get_hyper("min_lr", var_dtype)
             rescaled = min_lr + (lr - min_lr) * self._after_warmup_scale
             return tf.where(tf.cast(self.iterations + 1, var_dtype) <= warmup, lr, rescaled)
+
+        def _cosine_base(self, lr, var_dtype):
+            # the base rate for which keras_bert's linear formula, min_lr + (base − min_lr) ·
+            # (1 − t / decay_steps), equals the cosine target; from the last step on its formula
+            # gives min_lr whatever the base (and so does the cosine)
+            t = tf.cast(self.iterations + 1, var_dtype)
+            warmup = self._get_hyper("warmup_steps", var_dtype)
+            decay_steps = self._get_hyper("decay_steps", var_dtype)
+            min_lr = self._get_hyper("min_lr", var_dtype)
+            progress = tf.clip_by_value((t - warmup) / tf.maximum(decay_steps - warmup, 1.0),
+                                        0.0, 1.0)
+            target = min_lr + (lr - min_lr) * 0.5 * (1.0 + tf.cos(math.pi * progress))
+            linear = 1.0 - tf.minimum(t, decay_steps) / decay_steps
+            safe = tf.where(linear > 0.0, linear, tf.ones_like(linear))
+            base = tf.where(linear > 0.0, min_lr + (target - min_lr) / safe, lr)
+            return tf.where(t <= warmup, lr, base)
 
         def _decays(self, var) -> bool:
             patterns = self._weight_decay_pattern
@@ -107,6 +129,7 @@ def build_optimizer(config: OptimizerConfig, schedule: Schedule, variables,
         weight_decay=config.weight_decay,
         weight_decay_pattern=pattern,
         decay_from=schedule.decay_from,
+        decay_shape=schedule.decay,
         **extra,
     )
     if loss_scaling:

@@ -9,10 +9,17 @@ drops from lr to lr · (1 − warmup_steps / decay_steps) (Google's BERT optimiz
 touching keras_bert's formula: after warmup the base rate it reads is rescaled to
     lr' = min_lr + (lr − min_lr) · decay_steps / (decay_steps − warmup_steps)
 which turns the formula into min_lr + (lr − min_lr) · (decay_steps − t) / (decay_steps −
-warmup_steps). `schedule_lr` mirrors all of this; `optimizer.py` hands it to AdamWarmup.
+warmup_steps). `decay: cosine` (warmup_cosine) likewise rescales the base rate after warmup so
+that the formula yields min_lr + (lr − min_lr) · ½ (1 + cos(π · (t − warmup_steps) /
+(decay_steps − warmup_steps))), Hugging Face's cosine schedule with warmup. The other schedules
+are AdamWarmup's own formula with other arguments: warmup_constant sets min_lr = lr (the decay
+is flat), linear_decay sets no warmup, constant both. `schedule_lr` mirrors all of this;
+`optimizer.py` hands it to AdamWarmup.
 """
 
 from __future__ import annotations
+
+import math
 
 from pydantic import BaseModel, ConfigDict
 
@@ -31,18 +38,20 @@ class Schedule(BaseModel):
     decay_steps: int
     min_lr: float
     decay_from: str = "start"
+    decay: str = "linear"  # or "cosine" (warmup_cosine)
 
     def as_dict(self) -> dict:
         return self.model_dump()
 
 
 def make_schedule(config: OptimizerConfig, total_steps: int) -> Schedule:
-    """warmup_decay: warm up over a share of the steps, decay to min_lr at the last step.
-    constant: the same AdamWarmup with no warmup and min_lr = learning_rate."""
+    """AdamWarmup's arguments for `config.schedule` over `total_steps`: warm up over a share of
+    the steps (warmup_* schedules), decay to min_lr at the last step (decaying schedules)."""
     total_steps = max(1, int(total_steps))
-    if config.schedule == "constant":
-        return Schedule(name="constant", learning_rate=config.learning_rate, warmup_steps=0,
-                        decay_steps=total_steps, min_lr=config.learning_rate)
+    name, lr = config.schedule, config.learning_rate
+    if name in ("constant", "linear_decay"):  # no warmup
+        return Schedule(name=name, learning_rate=lr, warmup_steps=0, decay_steps=total_steps,
+                        min_lr=lr if name == "constant" else config.min_lr)
     if config.warmup_steps is not None:
         if config.warmup_steps > total_steps:  # clamping it would silently drop the decay
             raise WdTrainError(
@@ -52,7 +61,14 @@ def make_schedule(config: OptimizerConfig, total_steps: int) -> Schedule:
         warmup = config.warmup_steps
     else:
         warmup = round(config.warmup_proportion * total_steps)
-    return Schedule(name="warmup_decay", learning_rate=config.learning_rate, warmup_steps=warmup,
+    if name == "warmup_constant":
+        return Schedule(name=name, learning_rate=lr, warmup_steps=warmup,
+                        decay_steps=total_steps, min_lr=lr)
+    if name == "warmup_cosine":
+        return Schedule(name=name, learning_rate=lr, warmup_steps=warmup,
+                        decay_steps=total_steps, min_lr=config.min_lr, decay_from="warmup_end",
+                        decay="cosine")
+    return Schedule(name="warmup_decay", learning_rate=lr, warmup_steps=warmup,
                     decay_steps=total_steps, min_lr=config.min_lr, decay_from=config.decay_from)
 
 
@@ -67,6 +83,11 @@ def schedule_lr(schedule: Schedule, step: int) -> float:
     t = step + 1
     if t <= schedule.warmup_steps:
         return schedule.learning_rate * t / schedule.warmup_steps
+    if schedule.decay == "cosine":
+        span = max(schedule.decay_steps - schedule.warmup_steps, 1)
+        progress = min(1.0, (t - schedule.warmup_steps) / span)
+        return schedule.min_lr + (schedule.learning_rate - schedule.min_lr) * 0.5 * (
+            1.0 + math.cos(math.pi * progress))
     base = schedule.learning_rate
     if schedule.decay_from == "warmup_end":
         scale = after_warmup_scale(schedule.warmup_steps, schedule.decay_steps)

@@ -92,10 +92,19 @@ def _pretrained_backbone(checkpoint: Path):
                            f"({exc or type(exc).__name__})") from None
 
 
-def add_tagging_head(backbone, num_labels: int, head_dropout: float):
+def add_tagging_head(backbone, num_labels: int, head_dropout: float, head: str = "softmax",
+                     lstm_units: int = 128):
+    """Dropout → [BiLSTM] → Dense logits → [CRF]. `head`: softmax | crf | bilstm_crf. The CRF
+    layer passes the logits through and holds the transitions (model/crf.py)."""
     import tensorflow as tf
 
+    from .crf import crf_layer_class
+    from .decoding import CRF_LAYER
+
     hidden = tf.keras.layers.Dropout(head_dropout, name="NER-Dropout")(backbone.output)
+    if head == "bilstm_crf":
+        hidden = tf.keras.layers.Bidirectional(
+            tf.keras.layers.LSTM(lstm_units, return_sequences=True), name="NER-BiLSTM")(hidden)
     logits = tf.keras.layers.Dense(
         num_labels,
         # BERT's initialiser for task heads (truncated normal, stddev 0.02)
@@ -103,6 +112,8 @@ def add_tagging_head(backbone, num_labels: int, head_dropout: float):
         name="NER-Dense",
         dtype="float32",  # logits (and so the loss) in float32 under a mixed precision policy
     )(hidden)
+    if head in ("crf", "bilstm_crf"):
+        logits = crf_layer_class()(num_labels, name=CRF_LAYER, dtype="float32")(logits)
     return tf.keras.Model(inputs=backbone.inputs, outputs=logits, name="bert_tagger")
 
 
@@ -119,7 +130,8 @@ def build_tagger(config: ModelConfig, spec: BackboneSpec, num_labels: int):
             ) from None
     else:
         backbone = _random_backbone(spec)
-    tagger = add_tagging_head(backbone, num_labels, config.head_dropout)
+    tagger = add_tagging_head(backbone, num_labels, config.head_dropout, config.head,
+                              config.lstm_units)
     if config.attention_dropout > 0.0:
         from .attention import set_attention_dropout
 
@@ -129,6 +141,7 @@ def build_tagger(config: ModelConfig, spec: BackboneSpec, num_labels: int):
     return tagger
 
 
-def rebuild_tagger(spec: BackboneSpec, num_labels: int, head_dropout: float):
+def rebuild_tagger(spec: BackboneSpec, num_labels: int, head_dropout: float,
+                   head: str = "softmax", lstm_units: int = 128):
     """Same network without loading pretrained weights (weights come from a run directory)."""
-    return add_tagging_head(_random_backbone(spec), num_labels, head_dropout)
+    return add_tagging_head(_random_backbone(spec), num_labels, head_dropout, head, lstm_units)

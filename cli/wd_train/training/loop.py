@@ -18,6 +18,7 @@ import numpy as np
 from ..data.batching import batch_indices, pad_batch
 from ..data.dataset import EncodedData
 from ..evaluation import Scores, evaluate, make_predict_function
+from ..model.decoding import loss_sum_function, softmax_loss_sum
 from ..model.schedule import Schedule, schedule_lr
 
 
@@ -69,27 +70,14 @@ class ResumePoint:
     rng_state: dict
 
 
-def masked_loss_sum(labels, logits):
-    """Cross-entropy summed over the words' first pieces (labels < 0 are masked out), and the
-    number of those words."""
-    import tensorflow as tf
-
-    mask = labels >= 0
-    safe_labels = tf.where(mask, labels, tf.zeros_like(labels))
-    losses = tf.keras.losses.sparse_categorical_crossentropy(
-        safe_labels, logits, from_logits=True
-    )
-    weights = tf.cast(mask, losses.dtype)
-    return tf.reduce_sum(losses * weights), tf.reduce_sum(weights)
-
-
-def masked_loss(labels, logits, words_per_batch: float | None = None):
-    """Cross-entropy over the words' first pieces only: the batch's mean, or with
+def masked_loss(labels, logits, words_per_batch: float | None = None,
+                loss_sum=softmax_loss_sum):
+    """The head's loss over the words (first pieces) only: the batch's mean per word, or with
     `words_per_batch` its sum divided by that constant (every word weighs the same whatever the
     batch's length bucket)."""
     import tensorflow as tf
 
-    total, words = masked_loss_sum(labels, logits)
+    total, words = loss_sum(labels, logits)
     if words_per_batch is not None:
         return total / words_per_batch
     return total / tf.maximum(words, 1.0)
@@ -105,14 +93,14 @@ def make_train_step(model, optimizer, words_per_batch: float | None = None,
     import tensorflow as tf
 
     spec = tf.TensorSpec([None, None], tf.int32)
-
+    loss_sum = loss_sum_function(model)
     scaled = isinstance(optimizer, tf.keras.mixed_precision.LossScaleOptimizer)
 
     @tf.function(input_signature=[spec, spec, spec], jit_compile=jit_compile)
     def train_step(token_ids, segment_ids, label_ids):
         with tf.GradientTape() as tape:
             logits = model([token_ids, segment_ids], training=True)
-            loss = masked_loss(label_ids, logits, words_per_batch)
+            loss = masked_loss(label_ids, logits, words_per_batch, loss_sum)
             # float16: the loss is scaled up so that small gradients survive; a step whose
             # gradients overflow is skipped by the optimizer (and so is its schedule step)
             target = optimizer.get_scaled_loss(loss) if scaled else loss
@@ -140,11 +128,12 @@ def _make_distributed_train_step(model, optimizer, words_per_batch, jit_compile,
     from .distribute import replica_rows
 
     spec = tf.TensorSpec([None, None], tf.int32)
+    loss_sum = loss_sum_function(model)
 
     def replica_gradients(token_ids, segment_ids, label_ids, words):
         with tf.GradientTape() as tape:
             logits = model([token_ids, segment_ids], training=True)
-            total, _ = masked_loss_sum(label_ids, logits)
+            total, _ = loss_sum(label_ids, logits)
             loss = total / words  # this replica's share of the global batch's loss
         return loss, tape.gradient(loss, model.trainable_variables)
 
@@ -212,6 +201,7 @@ def fit(
     jit_compile: bool = False,
     pad_to_multiple_of: int = 1,
     strategy=None,
+    constraints=None,
     progress: Progress | None = None,
     on_epoch_end: Callable[[EpochRecord, FitResult, np.random.Generator], None] | None = None,
     resume: ResumePoint | None = None,
@@ -224,7 +214,7 @@ def fit(
     if loss_average == "words":
         words_per_batch = batch_size * sum(w.num_words for w in windows) / len(windows)
     train_step = make_train_step(model, optimizer, words_per_batch, jit_compile, strategy)
-    predict = make_predict_function(model, jit_compile)
+    predict = make_predict_function(model, jit_compile, constraints)
     shapes: set[tuple[int, int]] = set()
     lengths = np.array([len(w.token_ids) for w in windows])
     result = FitResult()

@@ -20,6 +20,7 @@ from ..data.dataset import EncodedData, Split, load_data
 from ..errors import TrainingDiverged, WdTrainError, short_reason
 from ..evaluation import Scores, conll_lines, evaluate, make_predict_function
 from ..files import replace_atomic, write_bytes_atomic, write_csv_atomic, write_text_atomic
+from ..model.decoding import scheme_constraints
 from ..model.optimizer import build_optimizer
 from ..model.precision import set_precision
 from ..model.schedule import make_schedule
@@ -56,6 +57,11 @@ from .resume import ResumeStore, clear_resume_state, has_resume_state
 from .tensorboard import TensorBoardLog
 
 log = logging.getLogger(__name__)
+
+
+def tagger_scheme(config: Config) -> str:
+    """The scheme of the tags the model learns (iob1 data is read into iob2)."""
+    return "iob2" if config.data.scheme == "iob1" else config.data.scheme
 
 
 def _split_size(split: Split) -> SplitSize:
@@ -184,11 +190,13 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
              f"warmup={schedule.warmup_steps} decay={schedule.decay_steps} "
              f"min_lr={schedule.min_lr:g}")
 
+    constraints = (scheme_constraints(data.labels, tagger_scheme(config))
+                   if config.model.constrained_decoding else None)
     store = ResumeStore(run_dir, model, optimizer, identity={
         "schedule": schedule.as_dict(), "train_windows": len(data.train.windows)})
     start = resumed_after = None
     if resuming:
-        predict = make_predict_function(model)
+        predict = make_predict_function(model, constraints=constraints)
         start = store.restore(
             lambda: evaluate(predict, data.dev, data.labels, config.training.batch_size * 2)[1])
         last = start.result.history[-1]
@@ -214,7 +222,7 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
             seed=config.training.seed, patience=config.training.patience,
             loss_average=config.training.loss_average, max_loss=config.training.max_loss,
             jit_compile=jit_compile, pad_to_multiple_of=pad_to_multiple_of,
-            strategy=distribution.strategy,
+            strategy=distribution.strategy, constraints=constraints,
             progress=tensorboard.wrap_progress(progress), on_epoch_end=on_epoch_end,
             resume=start,
         )
@@ -232,7 +240,7 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
 
     model.set_weights(result.best_weights)
     replace_atomic(run_dir / WEIGHTS_FILE, lambda tmp: model.save_weights(str(tmp)))
-    predict = make_predict_function(model)
+    predict = make_predict_function(model, constraints=constraints)
     best = result.history[result.best_epoch - 1]
     test_scores = test_predicted = None
     if data.test is not None:
@@ -305,10 +313,13 @@ def _write_outputs(run_dir: Path, config: Config, data: EncodedData, spec: Backb
         backbone=spec,
         labels=data.labels,
         head_dropout=config.model.head_dropout,
+        head=config.model.head,
+        lstm_units=config.model.lstm_units,
+        constrained_decoding=config.model.constrained_decoding,
         vocab=VOCAB_FILE,
         lowercase=data.lowercase,
         max_seq_len=config.data.max_seq_len,
         weights=WEIGHTS_FILE,
-        scheme="iob2" if config.data.scheme == "iob1" else config.data.scheme,
+        scheme=tagger_scheme(config),
         data_format=config.data.format,
     ))

@@ -25,9 +25,10 @@ from pathlib import Path
 
 from ..data.wordpieces import CLS, MAX_WORD_CHARS, SEP, UNK, load_vocab
 from ..errors import WdTrainError, short_reason
+from ..model.decoding import decode_function
 from ..run_dir import TaggerFile, read_tagger_file
 from .text import CJK_RANGES
-from .trained import load_trained
+from .trained import decoding_constraints, load_trained
 
 SIGNATURE_INPUT = "texts"
 OUTPUTS = ("tokens", "tags", "token_start", "token_end", "num_tokens", "entity_type",
@@ -165,6 +166,8 @@ class _Tagger:
         self.module.vocab_table = self.wordpieces.vocab_table
         self.module.tokenizer = self.wordpieces.pieces
         self.labels = tf.constant(tagger.labels)
+        # the run's decoder: arg-max, or Viterbi (CRF head, constrained decoding)
+        self.decode = decode_function(model, decoding_constraints(tagger))
         self.cls, self.sep = self.wordpieces.cls, self.wordpieces.sep
         self.capacity = tagger.max_seq_len - 2
         self.module.serve = tf.function(
@@ -205,8 +208,10 @@ class _Tagger:
 
         logits = self.module.model([tf.cast(token_ids, tf.int32),
                                     tf.zeros_like(token_ids, tf.int32)], training=False)
-        label_ids = tf.gather_nd(tf.argmax(logits, axis=-1),
-                                 tf.stack([window_of_word, first_piece], axis=1))
+        word_positions = tf.stack([window_of_word, tf.cast(first_piece, tf.int64)], axis=1)
+        word_mask = tf.scatter_nd(word_positions, tf.ones_like(window_of_word, tf.int32),
+                                  tf.shape(token_ids, out_type=tf.int64)) > 0
+        label_ids = tf.gather_nd(self.decode(logits, word_mask), word_positions)
         tags = tf.gather(self.labels, label_ids)
         return self._outputs(texts, words_per_text, word_text, tags, char_start, char_end,
                              starts_flat, ends_flat)

@@ -71,7 +71,7 @@ def _tag(run_dir: Path, tagger: TaggerFile, sentences: list[Sentence],
          batch_size: int) -> list[list[str]]:
     """Every word's tag, with the run's vocab, casing, max_seq_len and best weights."""
     from ..evaluation import make_predict_function, predict_tags
-    from .trained import load_trained
+    from .trained import decoding_constraints, load_trained
 
     vocab_path = tagger.vocab_path(run_dir)
     if not vocab_path.exists():
@@ -81,7 +81,8 @@ def _tag(run_dir: Path, tagger: TaggerFile, sentences: list[Sentence],
     placeholders = [Sentence(s.tokens, ["O"] * len(s.tokens), s.line) for s in sentences]
     windows = encode_sentences(placeholders, aligner, {"O": 0})
     model, _ = load_trained(run_dir)
-    return predict_tags(make_predict_function(model), windows, sentences, tagger.labels,
+    predict = make_predict_function(model, constraints=decoding_constraints(tagger))
+    return predict_tags(predict, windows, sentences, tagger.labels,
                         batch_size)
 
 

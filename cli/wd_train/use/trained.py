@@ -13,7 +13,8 @@ def load_trained(run_dir: Path | str) -> tuple[object, TaggerFile]:
     """Rebuild a finished run's tagger with its best weights. Returns (model, model.json)."""
     run_dir = Path(run_dir)
     tagger = read_tagger_file(run_dir)
-    model = rebuild_tagger(tagger.backbone, len(tagger.labels), tagger.head_dropout)
+    model = rebuild_tagger(tagger.backbone, len(tagger.labels), tagger.head_dropout,
+                           tagger.head, tagger.lstm_units)
     weights = run_dir / tagger.weights
     if not weights.exists():
         raise WdTrainError(f"{weights}: weights file not found (an unfinished or damaged run)")
@@ -22,3 +23,12 @@ def load_trained(run_dir: Path | str) -> tuple[object, TaggerFile]:
     except (OSError, ValueError) as exc:
         raise WdTrainError(f"{weights}: cannot load ({exc})") from None
     return model, tagger
+
+
+def decoding_constraints(tagger: TaggerFile):
+    """The scheme's constraints when the run decoded with them, else None."""
+    if not tagger.constrained_decoding:
+        return None
+    from ..model.decoding import scheme_constraints
+
+    return scheme_constraints(tagger.labels, tagger.scheme)

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 
 from wd_train.experiments.stats import describe, paired_difference, signed, t_critical, verdict
@@ -45,7 +46,7 @@ def test_paired_difference_known_numbers():
     assert not diff.significant
     assert verdict("warmup_decay", "constant", diff) == (
         "warmup_decay − constant: +1.17 F1 points, 95 % CI [−0.73, +3.06], not significant "
-        "with 3 seeds")
+        "with 3 seeds; about 6 seeds would detect +1.17 80 % of the time")
 
 
 def test_significant_only_when_the_interval_excludes_zero():
@@ -69,3 +70,41 @@ def test_signed_uses_a_real_minus_and_no_negative_zero():
     assert signed(0.42) == "+0.42"
     assert signed(-0.1) == "−0.10"
     assert signed(-0.001) == "+0.00"
+
+
+def test_the_readme_example_verdict_with_seeds_needed():
+    from wd_train.experiments.stats import seeds_needed
+
+    diff = paired_difference({1: 0.9010, 2: 0.9060, 3: 0.9020}, {1: 0.9, 2: 0.9, 3: 0.9},
+                             scale=100)
+    assert seeds_needed(diff.mean, diff.std) == 9
+    assert verdict("warmup_decay", "constant", diff) == (
+        "warmup_decay − constant: +0.30 F1 points, 95 % CI [−0.36, +0.96], not significant "
+        "with 3 seeds; about 9 seeds would detect +0.30 80 % of the time")
+
+
+def test_seeds_needed_matches_the_power_of_a_paired_t_test():
+    """Check against a simulation: with the returned n, a paired t-test on normal differences
+    of that mean and spread rejects about 80 % of the time; with n − 1, less."""
+    from scipy.stats import ttest_1samp
+
+    from wd_train.experiments.stats import seeds_needed
+
+    n = seeds_needed(1.0, 1.0)  # effect size 1: 10 in the textbooks' tables
+    assert n == 10
+    rng = np.random.default_rng(0)
+    for size, low, high in ((n, 0.78, 0.86), (n - 1, 0.70, 0.79)):
+        rejected = np.mean([ttest_1samp(rng.normal(1.0, 1.0, size), 0).pvalue < 0.05
+                            for _ in range(4000)])
+        assert low < rejected < high
+    assert seeds_needed(0.0, 1.0) is None and seeds_needed(1.0, None) is None
+    assert seeds_needed(1.0, 0.0) == 2
+
+
+def test_holm_adjustment():
+    from wd_train.experiments.stats import holm
+
+    # sorted 0.01, 0.02, 0.04 (m = 3): 0.03, max(0.03, 0.04), max(0.04, 0.04); None stays out
+    assert holm([0.04, 0.01, None, 0.02]) == pytest.approx([0.04, 0.03, None, 0.04])
+    assert holm([0.5, 0.6]) == [1.0, 1.0]
+    assert holm([]) == []

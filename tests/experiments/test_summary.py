@@ -88,8 +88,9 @@ def test_group_by_a_key_sorts_numbers_and_averages_runs_of_one_seed(tmp_path):
     # seed 1 at lr 5e-5: mean of warmup 0.0 (0.71) and warmup 0.1 (0.73)
     assert summary["per_seed"][0]["cells"]["learning_rate=5e-05"]["test"] == pytest.approx(0.72)
     (test_diff,) = [d for d in summary["differences"] if d["split"] == "test"]
-    assert (test_diff["a"], test_diff["b"]) == ("learning_rate=5e-05", "learning_rate=0.0001")
-    assert test_diff["differences"] == pytest.approx([-10.0, -10.0])
+    # no `constant` group: each against the first
+    assert (test_diff["a"], test_diff["b"]) == ("learning_rate=0.0001", "learning_rate=5e-05")
+    assert test_diff["differences"] == pytest.approx([10.0, 10.0])
     assert test_diff["significant"]  # the same −10 points on both seeds
     assert "per-seed F1 is those runs' mean" in summary_markdown(built)
 
@@ -121,18 +122,19 @@ def test_summary_numbers(tmp_path):
     assert summary["per_seed"][2]["cells"]["b"] == {"dev": None, "test": None}
     test_diff = summary["differences"][0]
     assert test_diff["split"] == "test" and test_diff["seeds"] == [1, 2]  # paired: seed 3 out
-    assert test_diff["mean"] == pytest.approx(1.5)
+    assert (test_diff["a"], test_diff["b"]) == ("b", "a")  # against the first group
+    assert test_diff["mean"] == pytest.approx(-1.5)
     markdown = summary_markdown(built)
     assert "| a " in markdown and "81.00 ± 1.00" in markdown
-    assert "- test F1: a − b: +1.50 F1 points, 95 % CI [" in markdown
+    assert "- test F1: b − a: −1.50 F1 points, 95 % CI [" in markdown
 
 
-def test_many_groups_are_compared_with_the_first(tmp_path):
+def test_groups_are_compared_with_the_first_when_none_is_constant(tmp_path):
     records = [record(tmp_path, f"g{g}s{s}", s, 0.5 + 0.01 * g, variant=f"g{g}")
                for g in range(8) for s in (1, 2)]
     summary = as_dict(build_summary(group_results(records)))
     pairs = {(d["a"], d["b"]) for d in summary["differences"]}
-    assert pairs == {("g0", f"g{g}") for g in range(1, 8)}
+    assert pairs == {(f"g{g}", "g0") for g in range(1, 8)}
     assert summary["pairs"] == "each against g0"
 
 
@@ -148,3 +150,37 @@ def test_report_writes_the_files(tmp_path):
     assert [r["group"] for r in rows] == ["warmup_proportion=0.0", "warmup_proportion=0.1"]
     assert float(rows[0]["test_f1_mean"]) == pytest.approx(summary["groups"][0]["test_f1"]["mean"])
     assert summary["plots"] == []  # these run directories hold no curves
+
+
+def test_several_variants_against_the_constant_baseline_are_holm_adjusted(tmp_path):
+    """Four schedules and `constant` (listed last, still the baseline): four differences, each
+    against constant; with Holm a p-value is multiplied by up to 4 and the verdict says so."""
+    gains = {"warmup_decay": (0.020, 0.021, 0.019), "warmup_cosine": (0.01, 0.02, 0.0),
+             "warmup_constant": (0.0, 0.001, -0.001), "linear_decay": (0.005, 0.007, 0.006)}
+    records = []
+    for seed_index, seed in enumerate((1, 2, 3)):
+        records.append(record(tmp_path, f"c{seed}", seed, 0.80, variant="constant"))
+        for name, gain in gains.items():
+            records.append(record(tmp_path, f"{name}{seed}", seed, 0.80 + gain[seed_index],
+                                  variant=name))
+    summary = build_summary(group_results(records, order=[*gains, "constant"]))
+    tests = [d for d in summary.differences if d.split == "test"]
+    assert [(d.a, d.b) for d in tests] == [(name, "constant") for name in gains]
+    ps = [d.p_value for d in tests]
+    for d in tests:
+        rank = sorted(ps).index(d.p_value)
+        assert d.p_holm >= min(1.0, (4 - rank) * d.p_value) - 1e-12
+        assert "over 4 comparisons" in d.verdict
+    warm = tests[0]
+    assert warm.p_holm < 0.05 and "significant (Holm-adjusted p" in warm.verdict
+    cosine = tests[1]
+    assert "not significant" in cosine.verdict and cosine.seeds_needed > 3
+    assert f"about {cosine.seeds_needed} seeds would detect" in cosine.verdict
+    markdown = summary_markdown(summary)
+    assert "Each group against constant (significance Holm-adjusted" in markdown
+    assert "seeds for 80 % power" in markdown
+    # an explicit baseline
+    other = build_summary(group_results(records), baseline="warmup_decay")
+    assert {d.b for d in other.differences} == {"warmup_decay"}
+    with pytest.raises(WdTrainError, match="compare.baseline: 'nope'"):
+        build_summary(group_results(records), baseline="nope")

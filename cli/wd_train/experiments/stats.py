@@ -133,8 +133,7 @@ def signed(value: float, digits: int = 2) -> str:
 
 
 def verdict(a_name: str, b_name: str, diff: PairedDifference, unit: str = "F1 points",
-            *, holm_p: float | None = None, family: int = 1,
-            needed: int | None = None) -> str:
+            *, holm_p: float | None = None, family: int = 1) -> str:
     """'a − b: +0.42 F1 points, 95 % CI [−0.10, +0.94], not significant with 3 seeds; about 9
     seeds would detect +0.42 80 % of the time'. With `family` > 1 comparisons against one
     baseline, significance is Holm's (`holm_p`, the adjusted p-value)."""
@@ -151,6 +150,7 @@ def verdict(a_name: str, b_name: str, diff: PairedDifference, unit: str = "F1 po
         word = "significant" if diff.significant else "not significant"
     text = (f"{head} {signed(diff.mean)} {unit}, 95 % CI [{signed(diff.ci_low)}, "
             f"{signed(diff.ci_high)}], {word} with {diff.n} seeds")
+    needed = seeds_needed(diff.mean, diff.std)
     if "not significant" in word:
         if needed is not None and needed > diff.n:
             text += (f"; about {needed} seeds would detect {signed(diff.mean)} 80 % of the "

@@ -122,15 +122,16 @@ def _group_row(name: str, runs: list[ResultLine]) -> GroupRow:
 
 
 def pick_baseline(names: list[str], baseline: str | None = None) -> str:
-    """What every other group is compared with: `baseline` when given, else `constant` when
-    there is such a group (the tool's question: does a schedule beat a constant rate?), else
+    """What every other group is compared with: `baseline` when given, else `constant` (or
+    `schedule=constant`, grouped by a key) when there is such a group (the tool's question: does a schedule beat a constant rate?), else
     the first."""
     if baseline is not None:
         if baseline not in names:
             raise WdTrainError(f"compare.baseline: {baseline!r} is not one of the groups "
                                f"({', '.join(names)})")
         return baseline
-    return "constant" if "constant" in names else names[0]
+    constant = [n for n in names if n == "constant" or n.endswith("=constant")]
+    return constant[0] if constant else names[0]
 
 
 def build_summary(groups: dict[str, list[ResultLine]], by: str = BY_VARIANT,
@@ -158,7 +159,7 @@ def build_summary(groups: dict[str, list[ResultLine]], by: str = BY_VARIANT,
             differences.append(Difference(
                 a=a, b=b, split=split, unit="F1 points", **diff.model_dump(), p_holm=p_holm,
                 seeds_needed=needed,
-                verdict=verdict(a, b, diff, holm_p=p_holm, family=family, needed=needed)))
+                verdict=verdict(a, b, diff, holm_p=p_holm, family=family)))
     return Summary(
         group_by=by,
         groups=[_group_row(name, runs) for name, runs in groups.items()],

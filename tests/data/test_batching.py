@@ -53,3 +53,19 @@ def test_padding_to_a_multiple_bounds_the_number_of_shapes():
     tokens, _, labels = pad_batch(windows, batches[0], 16)
     assert (tokens[:, max(len(windows[i].token_ids) for i in batches[0]):] == 0).all()
     assert (labels[:, max(len(windows[i].token_ids) for i in batches[0]):] == IGNORE).all()
+
+
+def test_random_batches_are_one_batch_pools():
+    """data.batching: random is the sampler with pools of one batch: every batch a random draw
+    (so far more padding than bucketed), all windows once, batches_per_epoch still exact."""
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(5, 120, 1000)
+    random_batches = batch_indices(lengths, 32, np.random.default_rng(1), pool_batches=1)
+    bucketed = batch_indices(lengths, 32, np.random.default_rng(1))
+    assert sorted(np.concatenate(random_batches).tolist()) == list(range(1000))
+    assert len(random_batches) == batches_per_epoch(1000, 32, pool_batches=1) == 32
+
+    def padded(batches):
+        return sum(len(b) * lengths[b].max() for b in batches)
+
+    assert padded(random_batches) > 1.5 * padded(bucketed)

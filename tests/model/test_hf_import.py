@@ -96,6 +96,10 @@ def test_import_tiny_loads_in_keras_bert_and_matches_numpy(hf_bert, tiny_bert: P
     assert result["max_abs_diff"] <= 1e-4
     # The exact-GELU reference is a different function: close, but not identical.
     assert result["max_abs_diff"] < result["max_abs_diff_exact_gelu"] < 0.5
+    # built faithfully (model.activation: auto reads wd_train.json), it matches the exact one
+    assert (meta["hidden_act"], meta["layer_norm_eps"]) == ("gelu", 1e-12)
+    assert result["faithful_activation"] == "gelu_erf"
+    assert result["max_abs_diff_faithful"] <= 1e-5
 
 
 def test_checkpoint_variable_names_and_transposes(hf_bert, tiny_bert: Path, tmp_path: Path):
@@ -332,7 +336,54 @@ def test_real_minilm(tmp_path: Path):
     print(
         f"\nMiniLM: max_abs_diff={result['max_abs_diff']:.3g} "
         f"max_abs_diff_exact_gelu={result['max_abs_diff_exact_gelu']:.3g} "
+        f"max_abs_diff_faithful={result['max_abs_diff_faithful']:.3g} "
         f"({result['sentences']} sentences, {result['tokens']} tokens)"
     )
     assert result["max_abs_diff"] <= 1e-4
     assert result["max_abs_diff_exact_gelu"] < 0.05
+    assert result["faithful_activation"] == "gelu_erf" and result["max_abs_diff_faithful"] <= 1e-5
+
+
+@pytest.mark.parametrize(("setting", "meta", "expected"), [
+    ("gelu_tanh", {"hidden_act": "gelu", "layer_norm_eps": 1e-12}, ("gelu_tanh", 1e-14)),
+    ("auto", {"hidden_act": "gelu", "layer_norm_eps": 1e-12}, ("gelu_erf", 1e-12)),
+    ("auto", {"hidden_act": "gelu_new", "layer_norm_eps": 1e-5}, ("gelu_tanh", 1e-5)),
+    ("auto", {}, ("gelu_tanh", 1e-12)),  # a Google checkpoint: its TF code's tanh, 1e-12
+    ("gelu_erf", {}, ("gelu_erf", 1e-12)),
+])
+def test_model_activation_follows_the_checkpoint(tmp_path, setting, meta, expected):
+    import json
+
+    from wd_train.model.activation import resolve
+
+    if meta:
+        (tmp_path / "wd_train.json").write_text(json.dumps(meta))
+    assert resolve(setting, tmp_path) == expected
+    assert resolve("auto", None) == ("gelu_tanh", 1e-14)  # random init: keras_bert's
+
+
+def test_the_faithful_build_uses_exact_gelu_and_the_epsilon(tmp_path):
+    """The shim reaches every LayerNorm and feed-forward layer keras_bert builds."""
+    import numpy as np
+    import tensorflow as tf
+    from keras_layer_normalization import LayerNormalization
+
+    from wd_train.model.tagger import BackboneSpec, _random_backbone
+
+    spec = BackboneSpec(token_num=30, pos_num=16, embed_dim=8, transformer_num=2, head_num=2,
+                        feed_forward_dim=16, activation="gelu_erf", layer_norm_eps=1e-12)
+    model = _random_backbone(spec)
+    norms = [layer for layer in model.layers if isinstance(layer, LayerNormalization)]
+    assert len(norms) >= 5 and {n.epsilon for n in norms} == {1e-12}
+    x = tf.constant(np.linspace(-4, 4, 9), tf.float32)
+    feed_forwards = [layer for layer in model.layers if "FeedForward" in layer.name
+                     and "Norm" not in layer.name and "Add" not in layer.name
+                     and "Dropout" not in layer.name]
+    assert feed_forwards
+    for layer in feed_forwards:
+        np.testing.assert_allclose(layer.activation(x), tf.nn.gelu(x, approximate=False),
+                                   atol=1e-7)
+    keras_bert_model = _random_backbone(spec.model_copy(update={"activation": "gelu_tanh",
+                                                                "layer_norm_eps": 1e-14}))
+    assert {n.epsilon for n in keras_bert_model.layers
+            if isinstance(n, LayerNormalization)} == {1e-14}

@@ -29,7 +29,7 @@ def test_run_directory_contract(finished_run):
                 "train_seconds", "train_tokens_per_s"):
         assert key in on_disk, key
     assert set(on_disk["schedule"]) == {"name", "learning_rate", "warmup_steps", "decay_steps",
-                                        "min_lr", "decay_from"}
+                                        "min_lr", "decay_from", "decay"}
     assert on_disk["epochs_run"] == 3 and on_disk["resumed_after_epoch"] is None
     history = list(csv.DictReader((run_dir / "history.csv").open()))
     assert [int(r["epoch"]) for r in history] == [1, 2, 3]

@@ -61,6 +61,12 @@ class DataConfig(Section):
         description="Max wordpieces per window, [CLS]/[SEP] included. Longer sentences are split "
         "into several windows; every word is still predicted and scored.",
     )
+    batching: Literal["bucketed", "random"] = Field(
+        "bucketed",
+        description="`bucketed`: shuffled, then sorted by length within pools of 50 batches "
+        "(little padding). `random`: batches of randomly drawn sentences, as PyTorch's "
+        "shuffled DataLoader makes them (more padding; for comparisons with such runs).",
+    )
     pad_to_multiple_of: int | None = Field(
         None, ge=1,
         description="Pad each batch's length up to a multiple of this, so that XLA compiles a "
@@ -114,6 +120,15 @@ class ModelConfig(Section):
         "BERT and the CRF, as in the article's BERT-BiLSTM-CRF.",
     )
     lstm_units: int = Field(128, ge=1, description="BiLSTM units per direction (bilstm_crf).")
+    activation: Literal["auto", "gelu_tanh", "gelu_erf"] = Field(
+        "gelu_tanh",
+        description="The backbone's GELU and LayerNorm epsilon. `gelu_tanh`: keras_bert as it "
+        "is (tanh approximation, epsilon 1e-14). `gelu_erf`: exact GELU with the checkpoint's "
+        "epsilon (layer_norm_eps recorded by import-hf, else BERT's 1e-12), as Hugging Face "
+        "BERT models were trained. `auto`: what the checkpoint was trained with (import-hf "
+        "records HF's hidden_act; a Google checkpoint is taken as Google's TF BERT: tanh, "
+        "1e-12).",
+    )
     constrained_decoding: bool = Field(
         False,
         description="Decode only tag sequences valid in data.scheme (IOB2: no I-X after O or "

@@ -1,7 +1,8 @@
 """The tagger: a keras_bert backbone (pretrained checkpoint or random init) + a token head.
 
-sequence output → Dropout → Dense(num_labels) logits. The loss (masked sparse cross-entropy)
-lives with the training loop.
+sequence output → Dropout → [BiLSTM] → Dense(num_labels) logits → [CRF]. The loss and the
+decoder of each head live in decoding.py; the backbone's GELU and LayerNorm epsilon in
+activation.py.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pydantic import BaseModel
 from ..bert_folder import BERT_CONFIG_FILE, WEIGHTS_PREFIX, check_folder, read_bert_config
 from ..config import ModelConfig
 from ..errors import WdTrainError
+from .activation import KERAS_BERT_EPSILON, building_backbone, feed_forward_activation
+from .activation import resolve as resolve_activation
 
 
 class BackboneSpec(BaseModel):
@@ -24,9 +27,16 @@ class BackboneSpec(BaseModel):
     transformer_num: int
     head_num: int
     feed_forward_dim: int
+    # not get_model's arguments: built in through model/activation.py (keras_bert's defaults)
+    activation: str = "gelu_tanh"
+    layer_norm_eps: float = KERAS_BERT_EPSILON
+
+    def get_model_arguments(self) -> dict:
+        return self.model_dump(exclude={"activation", "layer_norm_eps"})
 
 
 def backbone_spec(config: ModelConfig, vocab_size: int) -> BackboneSpec:
+    activation, epsilon = resolve_activation(config.activation, config.checkpoint)
     if config.checkpoint is not None:
         bert = read_bert_config(config.checkpoint)
         if bert.get("hidden_act", "gelu") != "gelu":
@@ -41,6 +51,8 @@ def backbone_spec(config: ModelConfig, vocab_size: int) -> BackboneSpec:
             transformer_num=bert["num_hidden_layers"],
             head_num=bert["num_attention_heads"],
             feed_forward_dim=bert["intermediate_size"],
+            activation=activation,
+            layer_norm_eps=epsilon,
         )
     init = config.random_init
     return BackboneSpec(
@@ -50,6 +62,8 @@ def backbone_spec(config: ModelConfig, vocab_size: int) -> BackboneSpec:
         transformer_num=init.layers,
         head_num=init.heads,
         feed_forward_dim=init.feed_forward or 4 * init.hidden,
+        activation=activation,
+        layer_norm_eps=epsilon,
     )
 
 
@@ -70,23 +84,26 @@ def _random_backbone(spec: BackboneSpec):
     import tensorflow as tf
     from keras_bert import get_model
 
-    inputs, sequence_output = get_model(
-        **spec.model_dump(), seq_len=None, training=False, trainable=True
-    )
-    return tf.keras.Model(inputs=inputs, outputs=sequence_output, name="bert")
+    with building_backbone(spec.activation, spec.layer_norm_eps):
+        inputs, sequence_output = get_model(
+            **spec.get_model_arguments(), seq_len=None, training=False, trainable=True,
+            feed_forward_activation=feed_forward_activation(spec.activation),
+        )
+        return tf.keras.Model(inputs=inputs, outputs=sequence_output, name="bert")
 
 
-def _pretrained_backbone(checkpoint: Path):
+def _pretrained_backbone(checkpoint: Path, spec: BackboneSpec):
     from keras_bert import load_trained_model_from_checkpoint
 
     try:
-        return load_trained_model_from_checkpoint(
-            str(checkpoint / BERT_CONFIG_FILE),
-            str(checkpoint / WEIGHTS_PREFIX),
-            training=False,
-            trainable=True,  # keras_bert's default follows `training`, i.e. frozen
-            seq_len=None,  # variable-length batches
-        )
+        with building_backbone(spec.activation, spec.layer_norm_eps):
+            return load_trained_model_from_checkpoint(
+                str(checkpoint / BERT_CONFIG_FILE),
+                str(checkpoint / WEIGHTS_PREFIX),
+                training=False,
+                trainable=True,  # keras_bert's default follows `training`, i.e. frozen
+                seq_len=None,  # variable-length batches
+            )
     except (ValueError, KeyError, IndexError) as exc:  # a tensor missing, misshaped or cut off
         raise WdTrainError(f"model.checkpoint: {checkpoint / WEIGHTS_PREFIX}: cannot load "
                            f"({exc or type(exc).__name__})") from None
@@ -123,7 +140,7 @@ def build_tagger(config: ModelConfig, spec: BackboneSpec, num_labels: int):
 
     if config.checkpoint is not None:
         try:
-            backbone = _pretrained_backbone(config.checkpoint)
+            backbone = _pretrained_backbone(config.checkpoint, spec)
         except tf.errors.OpError as exc:
             raise WdTrainError(
                 f"model.checkpoint: {config.checkpoint}: cannot read checkpoint ({exc.message})"

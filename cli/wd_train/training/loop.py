@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..data.batching import batch_indices, pad_batch
+from ..data.batching import POOL_BATCHES, batch_indices, pad_batch
 from ..data.dataset import EncodedData
 from ..evaluation import Scores, evaluate, make_predict_function
 from ..model.decoding import loss_sum_function, softmax_loss_sum
@@ -202,6 +202,7 @@ def fit(
     pad_to_multiple_of: int = 1,
     strategy=None,
     constraints=None,
+    pool_batches: int = POOL_BATCHES,
     progress: Progress | None = None,
     on_epoch_end: Callable[[EpochRecord, FitResult, np.random.Generator], None] | None = None,
     resume: ResumePoint | None = None,
@@ -229,7 +230,7 @@ def fit(
             result.stopped_early = len(result.history) < epochs
             return result
     for epoch in range(len(result.history) + 1, epochs + 1):
-        batches = batch_indices(lengths, batch_size, rng)
+        batches = batch_indices(lengths, batch_size, rng, pool_batches)
         losses, tokens, started = [], 0, time.perf_counter()
         next_step = int(optimizer.iterations.numpy())  # the host reads the step once an epoch
         lr = schedule_lr(schedule, next_step)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config, config_to_yaml, require_same_config
-from ..data.batching import batches_per_epoch
+from ..data.batching import POOL_BATCHES, batches_per_epoch
 from ..data.dataset import EncodedData, Split, load_data
 from ..errors import TrainingDiverged, WdTrainError, short_reason
 from ..evaluation import Scores, conll_lines, evaluate, make_predict_function
@@ -151,8 +151,9 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
         f"dev {len(data.dev.sentences)}, test {len(data.test.sentences) if data.test else 0}; "
         f"{len(data.labels)} labels; lowercase={data.lowercase} ({data.lowercase_source})"
     )
+    pool_batches = POOL_BATCHES if config.data.batching == "bucketed" else 1
     total_steps = config.training.epochs * batches_per_epoch(
-        len(data.train.windows), config.training.batch_size
+        len(data.train.windows), config.training.batch_size, pool_batches
     )
     schedule = make_schedule(config.optimizer, total_steps)  # refuses a warmup past the end
     gpus = configure_gpus(config.training.gpu)
@@ -222,7 +223,7 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
             seed=config.training.seed, patience=config.training.patience,
             loss_average=config.training.loss_average, max_loss=config.training.max_loss,
             jit_compile=jit_compile, pad_to_multiple_of=pad_to_multiple_of,
-            strategy=distribution.strategy, constraints=constraints,
+            strategy=distribution.strategy, constraints=constraints, pool_batches=pool_batches,
             progress=tensorboard.wrap_progress(progress), on_epoch_end=on_epoch_end,
             resume=start,
         )

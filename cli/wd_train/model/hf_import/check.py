@@ -42,7 +42,9 @@ def check_conversion(src: Path, dst: Path, sentences: list[str] | None = None) -
 
     Sentences of different lengths are batched with 0-padding; only non-padding positions are
     compared. Returns max_abs_diff (against the keras_bert-exact tanh-GELU / 1e-14 reference),
-    max_abs_diff_exact_gelu (against HF's erf-GELU / 1e-12), and the sentence and token counts.
+    max_abs_diff_exact_gelu (against HF's erf-GELU / 1e-12), max_abs_diff_faithful (keras_bert
+    built with model.activation: auto against the checkpoint's own GELU and epsilon), and the
+    sentence and token counts.
     """
     import numpy as np
 
@@ -75,14 +77,31 @@ def check_conversion(src: Path, dst: Path, sentences: list[str] | None = None) -
         seq_len=None,
     )
     keras_out = np.asarray(model([token_ids, segment_ids], training=False), dtype=np.float64)
+    # the faithful build (model.activation: auto): the checkpoint's own GELU and epsilon
+    from ..activation import building_backbone, resolve
+
+    activation, epsilon = resolve("auto", dst)
+    with building_backbone(activation, epsilon):
+        faithful_model = load_trained_model_from_checkpoint(
+            str(dst / BERT_CONFIG_FILE), str(dst / WEIGHTS_PREFIX), training=False,
+            trainable=False, seq_len=None)
+    faithful_out = np.asarray(faithful_model([token_ids, segment_ids], training=False),
+                              dtype=np.float64)
 
     ref = numpy_bert_forward(tensors, hf_cfg, token_ids, segment_ids)
     exact = numpy_bert_forward(
         tensors, hf_cfg, token_ids, segment_ids, gelu="erf", layer_norm_eps=1e-12
     )
+    faithful_ref = exact if activation == "gelu_erf" and epsilon == 1e-12 else numpy_bert_forward(
+        tensors, hf_cfg, token_ids, segment_ids,
+        gelu="erf" if activation == "gelu_erf" else "tanh", layer_norm_eps=epsilon)
     return {
         "max_abs_diff": float(np.abs(keras_out - ref)[valid].max()),
         "max_abs_diff_exact_gelu": float(np.abs(keras_out - exact)[valid].max()),
+        # model.activation: auto against the checkpoint's own forward pass
+        "faithful_activation": activation,
+        "faithful_layer_norm_eps": epsilon,
+        "max_abs_diff_faithful": float(np.abs(faithful_out - faithful_ref)[valid].max()),
         "sentences": len(sentences),
         "tokens": int(valid.sum()),
     }

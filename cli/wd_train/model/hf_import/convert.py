@@ -184,7 +184,10 @@ def import_hf(
     _check_dst(dst, overwrite)
 
     notes: list[str] = []
-    cfg = google_config(config_path, read_json(config_path), notes)
+    hf_config = read_json(config_path)
+    hf_act = hf_config.get("hidden_act", "gelu")
+    hf_eps = float(hf_config.get("layer_norm_eps", 1e-12))
+    cfg = google_config(config_path, hf_config, notes)
     lower, lower_source = resolve_lowercase(src, lowercase, notes)
     n_vocab = check_vocab(vocab_path, cfg["vocab_size"])
     if n_vocab < cfg["vocab_size"]:
@@ -210,6 +213,9 @@ def import_hf(
             "source": str(src),
             "format": FORMAT,
             "unused": unused,
+            # what the checkpoint was trained with (model.activation: auto reads these)
+            "hidden_act": hf_act,
+            "layer_norm_eps": hf_eps,
         }
         (tmp / IMPORT_META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         _check_dst(dst, overwrite)  # it may have appeared while we were writing

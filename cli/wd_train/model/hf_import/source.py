@@ -123,7 +123,8 @@ def google_config(path: Path, hf: dict[str, Any], notes: list[str]) -> dict[str,
             f"{path}: hidden_act {act!r} is not supported; keras_bert only implements gelu"
         )
     if act != "gelu":
-        notes.append(f"hidden_act {act!r} written as 'gelu' (keras_bert's tanh approximation)")
+        notes.append(f"hidden_act {act!r} written as 'gelu' (keras_bert's tanh approximation; "
+                     "wd_train.json keeps the original for model.activation: auto)")
         cfg["hidden_act"] = "gelu"
     if cfg["hidden_size"] % cfg["num_attention_heads"]:
         raise WdTrainError(
@@ -132,7 +133,8 @@ def google_config(path: Path, hf: dict[str, Any], notes: list[str]) -> dict[str,
         )
     eps = hf.get("layer_norm_eps")
     if eps is not None and eps != 1e-12:
-        notes.append(f"config.json layer_norm_eps is {eps}; keras_bert always uses 1e-14")
+        notes.append(f"config.json layer_norm_eps is {eps}; keras_bert uses 1e-14 unless "
+                     "model.activation is auto or gelu_erf")
     if hf.get("pad_token_id", 0) != 0:
         notes.append(
             f"config.json pad_token_id is {hf['pad_token_id']}; keras_bert masks token id 0"

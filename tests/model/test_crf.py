@@ -82,7 +82,11 @@ def test_pack_and_unpack_words():
     mask = tf.constant([[False, True, False, True, True], [False, False, True, False, False]])
     values = tf.constant([[0, 5, 0, 6, 7], [0, 0, 8, 0, 0]])
     packed, lengths = pack_words(values, mask)
-    assert packed.numpy().tolist() == [[5, 6, 7], [8, 0, 0]]
+    assert packed.numpy().tolist() == [[5, 6, 7, 0, 0], [8, 0, 0, 0, 0]]
+    scores = tf.random.normal([2, 5, 3])
+    packed_scores, _ = pack_words(scores, mask)
+    np.testing.assert_array_equal(packed_scores[0, :3], tf.gather(scores[0], [1, 3, 4]))
+    assert not packed_scores[1, 1:].numpy().any()
     assert lengths.numpy().tolist() == [3, 1]
     assert unpack_words(packed, mask).numpy().tolist() == values.numpy().tolist()
 
@@ -112,3 +116,48 @@ def test_count_invalid_sequences():
     assert count_invalid([["B-PER", "I-PER", "O"], ["O", "I-PER"], ["B-LOC", "I-PER"],
                           ["I-LOC"], []]) == 3
     assert count_invalid([["S-X", "B-X", "E-X"], ["B-X", "O"]]) == 1  # BIOES: B-X not closed
+
+
+def test_a_batch_without_words_decodes_to_nothing():
+    """A replica's empty share of a small batch: zero rows, or rows without a word."""
+    import tensorflow as tf
+
+    transitions = tf.zeros([3, 3])
+    start = end = tf.zeros([3])
+    for rows in (0, 2):
+        logits = tf.zeros([rows, 5, 3])
+        mask = tf.zeros([rows, 5], tf.bool)
+        packed, lengths = pack_words(logits, mask)
+        assert packed.shape[1] == 5 and not lengths.numpy().any()
+        assert log_partition(packed, lengths, transitions, start, end).numpy().tolist() == \
+            [0.0] * rows
+        decoded = viterbi_decode(packed, lengths, transitions, start, end)
+        assert unpack_words(decoded, mask).numpy().tolist() == [[0] * 5] * rows
+        assert decoded.shape[0] == rows
+
+
+def test_one_word_rows_in_a_graph_of_unknown_batch_size():
+    """In a tf.function with a free batch size (the training step), a batch of one-word
+    sentences must not leave the recursions an empty scan to stack."""
+    import tensorflow as tf
+
+    from wd_train.model.crf import crf_negative_log_likelihood
+
+    spec = tf.TensorSpec([None, None], tf.int32)
+
+    @tf.function(input_signature=[spec, spec])
+    def nll_and_path(labels, mask_ids):
+        mask = mask_ids > 0
+        logits = tf.one_hot(tf.maximum(labels, 0), 3)
+        emissions, lengths = pack_words(logits, mask)
+        tags, _ = pack_words(labels, mask)
+        zeros = tf.zeros([3])
+        nll = crf_negative_log_likelihood(emissions, tags, lengths, tf.zeros([3, 3]), zeros,
+                                          zeros)
+        return nll, unpack_words(viterbi_decode(emissions, lengths, tf.zeros([3, 3]), zeros,
+                                                zeros), mask)
+
+    labels = tf.constant([[-1, 2, -1], [-1, 1, -1]])
+    nll, path = nll_and_path(labels, tf.cast(labels >= 0, tf.int32))
+    assert np.all(np.isfinite(nll.numpy()))
+    assert path.numpy().tolist() == [[0, 2, 0], [0, 1, 0]]

@@ -142,3 +142,26 @@ def test_decay_from_survives_get_config():
     clone = type(optimizer).from_config(optimizer.get_config())
     assert clone.decay_from == "warmup_end"
     assert clone._after_warmup_scale == pytest.approx(10 / 8)
+
+
+@pytest.mark.parametrize("schedule_name", ["warmup_decay", "constant", "warmup_cosine"])
+def test_lr_multiplier_scales_a_variables_whole_schedule(schedule_name):
+    """A multiplied variable (a CRF's transitions) steps exactly factor × the schedule at every
+    step, warmup and decay alike (min_lr scaled too: the constant schedule stays constant);
+    the others step the schedule."""
+    import tensorflow as tf
+
+    config = OptimizerConfig(learning_rate=0.01, schedule=schedule_name, warmup_proportion=0.25,
+                             min_lr=0.001 if schedule_name != "constant" else 0.0,
+                             weight_decay=0.0, epsilon=1e-12, clipnorm=None)
+    schedule = make_schedule(config, 20)
+    plain = tf.Variable([0.0], name="plain")
+    head = tf.Variable([0.0], name="NER-CRF/transitions")
+    optimizer = build_optimizer(config, schedule, [plain, head],
+                                lr_multipliers={head.name: 10.0})
+    for step in range(20):
+        before = plain.numpy()[0], head.numpy()[0]
+        optimizer.apply_gradients([(tf.constant([1.0]), plain), (tf.constant([1.0]), head)])
+        expected = schedule_lr(schedule, step)
+        assert before[0] - plain.numpy()[0] == pytest.approx(expected, rel=1e-4)
+        assert before[1] - head.numpy()[0] == pytest.approx(10 * expected, rel=1e-4)

@@ -4,6 +4,7 @@
 and the multi-worker strategy must be set up before TensorFlow starts."""
 
 import json
+import math
 import os
 import socket
 import subprocess
@@ -66,6 +67,21 @@ def test_mirrored_over_two_devices_follows_one_device(tmp_path, tiny_dataset, ti
     for kind in ("none", "mirrored"):  # the LR trace is the schedule's for every step
         assert (tmp_path / kind / "lr.csv").read_text() == (tmp_path / "none" / "lr.csv"
                                                             ).read_text()
+
+
+def test_mirrored_with_a_crf_head_and_xla(tmp_path, tiny_dataset, tiny_config_dict, write_config):
+    """Replicas may get an empty share of a small batch; the CRF's loss and XLA's compiled
+    replica step must take it."""
+    config = tiny_config_dict(tiny_dataset, tmp_path / "run", data={"pad_to_multiple_of": 8},
+                              training={"epochs": 1, "distribution": "mirrored",
+                                        "jit_compile": True, "batch_size": 3},
+                              model={"head": "crf"})
+    path = write_config(tmp_path / "crf.yaml", config)
+    result = subprocess.run([sys.executable, "-c", TWO_CPUS, str(path)],
+                            capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = json.loads(result.stdout.splitlines()[-1])[str(path)]
+    assert run["replicas"] == 2 and all(math.isfinite(loss) for loss in run["losses"])
 
 
 def _free_ports(count):

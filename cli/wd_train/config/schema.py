@@ -192,6 +192,12 @@ class OptimizerConfig(Section):
         1.0, gt=0, description="Clip the global gradient norm to this (null = no clipping)."
     )
     epsilon: float = Field(1e-6, gt=0, description="Adam epsilon.")
+    head_lr_multiplier: float = Field(
+        100.0, gt=0,
+        description="Factor on the whole schedule of the BiLSTM and CRF layers (model.head crf "
+        "/ bilstm_crf; the softmax head and BERT keep the schedule). They learn from scratch: "
+        "at BERT's fine-tuning rate the CRF's transitions barely move in a few hundred steps.",
+    )
 
     @model_validator(mode="after")
     def _decay_goes_down(self) -> OptimizerConfig:

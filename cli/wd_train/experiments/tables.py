@@ -31,6 +31,12 @@ def metrics_table(metrics: RunMetrics) -> str:
         f"{metrics.device}, train {metrics.train_seconds:.1f}s "
         f"({metrics.train_tokens_per_s:.0f} tokens/s)"
     )
+    invalid = [f"{name} {scores.invalid_sequences}" for name, scores in
+               (("dev", metrics.dev), ("test", metrics.test))
+               if scores is not None and scores.invalid_sequences is not None]
+    if invalid:
+        lines.append("sentences whose predicted tags break the tag scheme: "
+                     + ", ".join(invalid))
     lines.append(f"run directory: {metrics.run_dir}" if metrics.run_dir else
                  "run directory: none (a multi-worker run's other worker: worker 0 writes it)")
     return "\n".join(lines)

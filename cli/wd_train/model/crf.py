@@ -7,8 +7,8 @@ for the log-partition, the gold path's score, and Viterbi, each a `tf.scan` over
 positions.
 
 The tagger scores word pieces; the CRF runs over words: each word's first piece (where the
-label is not IGNORE), packed left so that a sentence's words are consecutive (`pack_words`),
-then scattered back (`unpack_words`). [CLS], [SEP], other pieces and padding take no part.
+label is not IGNORE), moved left so that a sentence's words are consecutive (`pack_words`),
+then moved back (`unpack_words`). [CLS], [SEP], other pieces and padding take no part.
 """
 
 from __future__ import annotations
@@ -51,22 +51,34 @@ def crf_layer_class():
 
 
 def pack_words(values, word_mask):
-    """values [B, T, ...] at the word positions (word_mask [B, T]) packed left: [B, W, ...]
-    (W = most words in a row) and each row's word count [B]."""
+    """values [B, T] or [B, T, C] with the word positions (word_mask [B, T]) moved left, in
+    order: [B, T, ...] (zeros past each row's words), and each row's word count [B].
+
+    A stable sort of the positions rather than a ragged tensor: the shapes stay static, so XLA
+    compiles it, and the recursions always have T ≥ 2 positions ([CLS] and [SEP]) to scan,
+    whatever the words (in a graph TensorFlow cannot stack an empty scan)."""
     import tensorflow as tf
 
-    ragged = tf.ragged.boolean_mask(values, word_mask)
-    return ragged.to_tensor(), tf.cast(ragged.row_lengths(), tf.int32)
+    width = tf.shape(word_mask)[1]
+    positions = tf.range(width)[None, :]
+    order = tf.argsort(tf.where(word_mask, positions, positions + width), axis=1, stable=True)
+    lengths = tf.reduce_sum(tf.cast(word_mask, tf.int32), axis=1)
+    inside = tf.sequence_mask(lengths, width)
+    packed = tf.gather(values, order, batch_dims=1)
+    if values.shape.rank == 3:
+        inside = inside[:, :, None]
+    return tf.where(inside, packed, tf.zeros_like(packed)), lengths
 
 
 def unpack_words(packed, word_mask):
-    """The inverse of pack_words for [B, W] integers: [B, T], zeros off the word positions."""
+    """The inverse of pack_words for [B, T] integers: [B, T], zeros off the word positions."""
     import tensorflow as tf
 
-    lengths = tf.reduce_sum(tf.cast(word_mask, tf.int32), axis=1)
-    flat = tf.boolean_mask(packed, tf.sequence_mask(lengths, tf.shape(packed)[1]))
-    positions = tf.where(word_mask)
-    return tf.scatter_nd(positions, flat, tf.shape(word_mask, out_type=tf.int64))
+    width = tf.shape(word_mask)[1]
+    positions = tf.range(width)[None, :]
+    order = tf.argsort(tf.where(word_mask, positions, positions + width), axis=1, stable=True)
+    unpacked = tf.gather(packed, tf.argsort(order, axis=1), batch_dims=1)
+    return tf.where(word_mask, unpacked, tf.zeros_like(unpacked))
 
 
 def sequence_score(emissions, tags, lengths, transitions, start, end):

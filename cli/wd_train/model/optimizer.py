@@ -8,6 +8,10 @@ and only here:
   restores the documented meaning (decay only weights whose name contains one of the patterns)
   by switching decay off, at trace time, for the other variables — keras_bert's update rule itself
   is untouched.
+- `lr_multipliers` scale a variable's whole schedule (its learning_rate and min_lr, read while
+  keras_bert builds that variable's update): a CRF or BiLSTM head learns from scratch, and at
+  BERT's fine-tuning rate its transitions barely move (bert4keras' `lr_multiplier` for the same
+  reason).
 - `decay_from: warmup_end` and the cosine decay rescale the base rate AdamWarmup reads after
   warmup (the formulas are in `schedule.py`); its update rule is untouched.
 """
@@ -44,14 +48,18 @@ def adam_warmup_class():
 
     class PatternAdamWarmup(adam_warmup):
         def __init__(self, decay_steps, warmup_steps, *args, decay_from="start",
-                     decay_shape="linear", **kwargs):
+                     decay_shape="linear", lr_multipliers=None, **kwargs):
             super().__init__(decay_steps, warmup_steps, *args, **kwargs)
             self.decay_from = decay_from
+            # variable name → factor on its whole schedule (lr and min_lr), read at trace time
+            self.lr_multipliers = dict(lr_multipliers or {})
+            self._multiplier = 1.0
             self.decay_shape = decay_shape  # (`decay` is the legacy optimizer's own)
             self._after_warmup_scale = after_warmup_scale(float(warmup_steps), float(decay_steps))
 
         def get_config(self):
-            return {**super().get_config(), "decay_from": self.decay_from, "decay_shape": self.decay_shape}
+            return {**super().get_config(), "decay_from": self.decay_from,
+                    "decay_shape": self.decay_shape, "lr_multipliers": self.lr_multipliers}
 
         def _decayed_lr(self, var_dtype):
             # keras_bert reads its base rate here, then applies its warmup/decay formula to it.
@@ -81,6 +89,21 @@ def adam_warmup_class():
             base = tf.where(linear > 0.0, min_lr + (target - min_lr) / safe, lr)
             return tf.where(t <= warmup, lr, base)
 
+        def _get_hyper(self, name, dtype=None):
+            value = super()._get_hyper(name, dtype)
+            if self._multiplier != 1.0 and name in ("learning_rate", "min_lr"):
+                return value * self._multiplier
+            return value
+
+        def _scaled(self, apply, var, *args):
+            # keras_bert reads learning_rate and min_lr while it builds the variable's update:
+            # scaling both scales that variable's whole schedule, warmup and decay alike
+            self._multiplier = self.lr_multipliers.get(var.name, 1.0)
+            try:
+                return apply(*args)
+            finally:
+                self._multiplier = 1.0
+
         def _decays(self, var) -> bool:
             patterns = self._weight_decay_pattern
             return patterns is None or any(p in var.name for p in patterns)
@@ -95,13 +118,15 @@ def adam_warmup_class():
 
         def _resource_apply_dense(self, grad, var, apply_state=None):
             if self._decays(var):
-                return super()._resource_apply_dense(grad, var)
-            return self._without_decay(super()._resource_apply_dense, grad, var)
+                return self._scaled(super()._resource_apply_dense, var, grad, var)
+            return self._scaled(self._without_decay, var, super()._resource_apply_dense, grad,
+                                var)
 
         def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
             if self._decays(var):
-                return super()._resource_apply_sparse(grad, var, indices)
-            return self._without_decay(super()._resource_apply_sparse, grad, var, indices)
+                return self._scaled(super()._resource_apply_sparse, var, grad, var, indices)
+            return self._scaled(self._without_decay, var, super()._resource_apply_sparse, grad,
+                                var, indices)
 
     PatternAdamWarmup.__name__ = "AdamWarmup"
     return PatternAdamWarmup
@@ -113,10 +138,11 @@ def decayed_weight_names(variables) -> list[str]:
 
 
 def build_optimizer(config: OptimizerConfig, schedule: Schedule, variables,
-                    loss_scaling: bool = False):
+                    loss_scaling: bool = False, lr_multipliers: dict[str, float] | None = None):
     """keras_bert's AdamWarmup for `schedule`, with clipping and weight decay from `config`;
     `loss_scaling` (float16) wraps it in Keras' dynamic LossScaleOptimizer, which skips a step
-    whose gradients overflow without calling AdamWarmup, so the schedule does not advance."""
+    whose gradients overflow without calling AdamWarmup, so the schedule does not advance.
+    `lr_multipliers` (variable name → factor) scale some variables' whole schedule."""
     optimizer_class = adam_warmup_class()
     pattern = None if config.decay_all_weights else decayed_weight_names(variables)
     extra = {"global_clipnorm": config.clipnorm} if config.clipnorm else {}
@@ -130,6 +156,7 @@ def build_optimizer(config: OptimizerConfig, schedule: Schedule, variables,
         weight_decay_pattern=pattern,
         decay_from=schedule.decay_from,
         decay_shape=schedule.decay,
+        lr_multipliers=lr_multipliers,
         **extra,
     )
     if loss_scaling:

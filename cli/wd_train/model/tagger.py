@@ -162,3 +162,12 @@ def rebuild_tagger(spec: BackboneSpec, num_labels: int, head_dropout: float,
                    head: str = "softmax", lstm_units: int = 128):
     """Same network without loading pretrained weights (weights come from a run directory)."""
     return add_tagging_head(_random_backbone(spec), num_labels, head_dropout, head, lstm_units)
+
+
+def head_variables(model) -> list:
+    """The variables of the layers a crf / bilstm_crf head adds (BiLSTM, CRF): they start from
+    scratch and get optimizer.head_lr_multiplier."""
+    from .decoding import CRF_LAYER
+
+    names = (CRF_LAYER, "NER-BiLSTM")
+    return [v for layer in model.layers if layer.name in names for v in layer.trainable_weights]

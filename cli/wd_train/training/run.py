@@ -24,7 +24,13 @@ from ..model.decoding import scheme_constraints
 from ..model.optimizer import build_optimizer
 from ..model.precision import set_precision
 from ..model.schedule import make_schedule
-from ..model.tagger import BackboneSpec, backbone_spec, build_tagger, check_positions
+from ..model.tagger import (
+    BackboneSpec,
+    backbone_spec,
+    build_tagger,
+    check_positions,
+    head_variables,
+)
 from ..run_dir import (
     CONFIG_FILE,
     DEV_PREDICTIONS_FILE,
@@ -180,8 +186,11 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
     with (distribution.strategy.scope() if distribution.strategy is not None
           else contextlib.nullcontext()):
         model = build_tagger(config.model, spec, len(data.labels))
-        optimizer = build_optimizer(config.optimizer, schedule, model.trainable_variables,
-                                    loss_scaling=precision == "mixed_float16")
+        optimizer = build_optimizer(
+            config.optimizer, schedule, model.trainable_variables,
+            loss_scaling=precision == "mixed_float16",
+            lr_multipliers={v.name: config.optimizer.head_lr_multiplier
+                            for v in head_variables(model)})
     if distribution.strategy is not None:
         device += (f", {distribution.kind} × {distribution.replicas} replicas"
                    + (f" (worker {distribution.worker} of {distribution.workers})"

@@ -184,3 +184,13 @@ def test_several_variants_against_the_constant_baseline_are_holm_adjusted(tmp_pa
     assert {d.b for d in other.differences} == {"warmup_decay"}
     with pytest.raises(WdTrainError, match="compare.baseline: 'nope'"):
         build_summary(group_results(records), baseline="nope")
+
+
+def test_compare_baseline_must_name_a_variant():
+    from pydantic import ValidationError
+
+    from wd_train.config.schema import CompareConfig
+
+    assert CompareConfig(baseline="warmup_decay").baseline == "warmup_decay"
+    with pytest.raises(ValidationError, match="baseline 'nope' is not one of the variants"):
+        CompareConfig(baseline="nope")

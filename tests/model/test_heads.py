@@ -69,3 +69,16 @@ def test_the_crf_export_tags_as_predict_does(head_runs, tmp_path, serve_saved_mo
     served = serve_saved_model(export_dir, texts)
     for python, graph in zip(predict_texts(run_dir, texts), served["rows"], strict=True):
         assert graph["tags"] == python.tags
+
+
+def test_only_the_bilstm_and_crf_get_the_head_learning_rate():
+    from wd_train.model.tagger import BackboneSpec, head_variables, rebuild_tagger
+
+    spec = BackboneSpec(token_num=40, pos_num=16, embed_dim=8, transformer_num=1, head_num=2,
+                        feed_forward_dim=16)
+    names = {head: sorted(v.name.split("/")[0] for v in head_variables(
+        rebuild_tagger(spec, 5, 0.1, head, lstm_units=4))) for head in
+        ("softmax", "crf", "bilstm_crf")}
+    assert names["softmax"] == []
+    assert set(names["crf"]) == {"NER-CRF"}
+    assert set(names["bilstm_crf"]) == {"NER-CRF", "NER-BiLSTM"}

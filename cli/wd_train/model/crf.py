@@ -50,6 +50,15 @@ def crf_layer_class():
     return CRF
 
 
+def _words_first(word_mask):
+    """Per row, the positions reordered: word positions first, then the others, each in order."""
+    import tensorflow as tf
+
+    width = tf.shape(word_mask)[1]
+    positions = tf.range(width)[None, :]
+    return tf.argsort(tf.where(word_mask, positions, positions + width), axis=1, stable=True)
+
+
 def pack_words(values, word_mask):
     """values [B, T] or [B, T, C] with the word positions (word_mask [B, T]) moved left, in
     order: [B, T, ...] (zeros past each row's words), and each row's word count [B].
@@ -60,8 +69,7 @@ def pack_words(values, word_mask):
     import tensorflow as tf
 
     width = tf.shape(word_mask)[1]
-    positions = tf.range(width)[None, :]
-    order = tf.argsort(tf.where(word_mask, positions, positions + width), axis=1, stable=True)
+    order = _words_first(word_mask)
     lengths = tf.reduce_sum(tf.cast(word_mask, tf.int32), axis=1)
     inside = tf.sequence_mask(lengths, width)
     packed = tf.gather(values, order, batch_dims=1)
@@ -74,10 +82,7 @@ def unpack_words(packed, word_mask):
     """The inverse of pack_words for [B, T] integers: [B, T], zeros off the word positions."""
     import tensorflow as tf
 
-    width = tf.shape(word_mask)[1]
-    positions = tf.range(width)[None, :]
-    order = tf.argsort(tf.where(word_mask, positions, positions + width), axis=1, stable=True)
-    unpacked = tf.gather(packed, tf.argsort(order, axis=1), batch_dims=1)
+    unpacked = tf.gather(packed, tf.argsort(_words_first(word_mask), axis=1), batch_dims=1)
     return tf.where(word_mask, unpacked, tf.zeros_like(unpacked))
 
 

@@ -172,6 +172,10 @@ def predict_command(
     as_json: Annotated[bool, typer.Option(
         "--json", help="CoNLL input: print counts and scores as one JSON object on stdout "
         "(predictions only with --output).")] = False,
+    constrained: Annotated[bool | None, typer.Option(
+        "--constrained/--unconstrained", help="Decode only valid tag sequences (IOB2/BIOES "
+        "Viterbi), or not, whatever the run's model.constrained_decoding was: the weights are "
+        "the same, only the decoder changes. Default: as the run decoded.")] = None,
 ) -> None:
     """Tag a CoNLL file (scored when it has gold tags) or raw texts with a finished run."""
     from .console import console_session
@@ -194,9 +198,10 @@ def predict_command(
     except WdTrainError as exc:
         raise _fail(exc) from None
     if raw:
-        _predict_raw(run_dir, raw_texts, output_format or "jsonl", output, batch_size, quiet)
+        _predict_raw(run_dir, raw_texts, output_format or "jsonl", output, batch_size, quiet,
+                     constrained)
     else:
-        _predict_conll(run_dir, input_path, output, batch_size, quiet, as_json)
+        _predict_conll(run_dir, input_path, output, batch_size, quiet, as_json, constrained)
 
 
 def _write_predictions(text: str, output: Path | None) -> None:
@@ -218,14 +223,15 @@ def _write_predictions(text: str, output: Path | None) -> None:
 
 
 def _predict_raw(run_dir: Path, texts: list[str], output_format: str, output: Path | None,
-                 batch_size: int, quiet: bool) -> None:
+                 batch_size: int, quiet: bool, constrained: bool | None) -> None:
     import time
 
     from .use.predict import predict_texts, text_conll_lines
 
     try:
         started = time.perf_counter()
-        predictions = predict_texts(run_dir, texts, batch_size=batch_size)
+        predictions = predict_texts(run_dir, texts, batch_size=batch_size,
+                                    constrained=constrained)
         seconds = time.perf_counter() - started
     except WdTrainError as exc:
         raise _fail(exc) from None
@@ -241,13 +247,14 @@ def _predict_raw(run_dir: Path, texts: list[str], output_format: str, output: Pa
 
 
 def _predict_conll(run_dir: Path, input_path: Path, output: Path | None, batch_size: int,
-                   quiet: bool, as_json: bool) -> None:
+                   quiet: bool, as_json: bool, constrained: bool | None) -> None:
     from .use.predict import predict_file, scores_table
 
     try:
         if output is not None and output.resolve() == input_path.resolve():
             raise WdTrainError(f"--output {output}: is the input file; choose another path")
-        prediction = predict_file(run_dir, input_path, batch_size=batch_size)
+        prediction = predict_file(run_dir, input_path, batch_size=batch_size,
+                                  constrained=constrained)
     except WdTrainError as exc:
         raise _fail(exc) from None
     predictions_on_stdout = output is None and not as_json

@@ -109,3 +109,23 @@ def test_predict_command_on_raw_text(finished_run, wd_process, tmp_path):
     assert "read as a CoNLL file" in as_conll.stderr
     as_text = wd_process("predict", run_dir, tagged, "--input", "text", "--quiet")
     assert json.loads(as_text.stdout.splitlines()[0])["text"] == "John B-PER"
+
+
+def test_constrained_decoding_can_be_switched_on_for_a_finished_run(finished_run, wd_process):
+    # The weights stay; only the decoder changes: the scheme's Viterbi gives no invalid
+    # sequence, and switching it off again reproduces the run's own (arg-max) predictions.
+    from wd_train.evaluation import count_invalid
+
+    metrics, run_dir, dataset, _ = finished_run
+    constrained = predict_file(run_dir, dataset["test"], constrained=True)
+    assert constrained.scores.invalid_sequences == 0
+    assert count_invalid(constrained.predicted) == 0
+    plain = predict_file(run_dir, dataset["test"], constrained=False)
+    assert plain.conll_lines() == (run_dir / "predictions.conll").read_text()
+    assert plain.scores.invalid_sequences == metrics["test"]["invalid_sequences"]
+    if metrics["test"]["invalid_sequences"]:
+        assert constrained.predicted != plain.predicted
+    result = wd_process("predict", run_dir, dataset["test"], "--constrained", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["f1"] == pytest.approx(constrained.scores.f1, abs=1e-12)
+    assert json.loads(result.stdout)["invalid_sequences"] == 0

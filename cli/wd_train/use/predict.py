@@ -68,8 +68,9 @@ def _run_data_settings(run_dir: Path) -> dict:
 
 
 def _tag(run_dir: Path, tagger: TaggerFile, sentences: list[Sentence],
-         batch_size: int) -> list[list[str]]:
-    """Every word's tag, with the run's vocab, casing, max_seq_len and best weights."""
+         batch_size: int, constrained: bool | None = None) -> list[list[str]]:
+    """Every word's tag, with the run's vocab, casing, max_seq_len and best weights, decoded as
+    the run did or, when `constrained` is given, with or without the scheme's constraints."""
     from ..evaluation import make_predict_function, predict_tags
     from .trained import decoding_constraints, load_trained
 
@@ -81,13 +82,17 @@ def _tag(run_dir: Path, tagger: TaggerFile, sentences: list[Sentence],
     placeholders = [Sentence(s.tokens, ["O"] * len(s.tokens), s.line) for s in sentences]
     windows = encode_sentences(placeholders, aligner, {"O": 0})
     model, _ = load_trained(run_dir)
-    predict = make_predict_function(model, constraints=decoding_constraints(tagger))
+    predict = make_predict_function(
+        model, constraints=decoding_constraints(tagger, constrained))
     return predict_tags(predict, windows, sentences, tagger.labels,
                         batch_size)
 
 
-def predict_file(run_dir: Path | str, input_path: Path | str, batch_size: int = 64) -> Prediction:
-    """Tag (and score, when it has gold tags) `input_path` with the finished run `run_dir`."""
+def predict_file(run_dir: Path | str, input_path: Path | str, batch_size: int = 64,
+                 constrained: bool | None = None) -> Prediction:
+    """Tag (and score, when it has gold tags) `input_path` with the finished run `run_dir`.
+    `constrained`: None decodes as the run did; True/False with/without the scheme's
+    constraints."""
     run_dir, input_path = Path(run_dir), Path(input_path)
     tagger = read_tagger_file(run_dir)  # fails early, before TensorFlow, on a run that is not one
     settings = _run_data_settings(run_dir)
@@ -96,7 +101,7 @@ def predict_file(run_dir: Path | str, input_path: Path | str, batch_size: int = 
     sentences = read_conll(input_path, **settings, tokens_only=not scored, text=text)
     if scored:  # a gold tag the model cannot predict would score as a silent miss
         check_labels_known(sentences, set(tagger.labels), input_path)
-    predicted = _tag(run_dir, tagger, sentences, batch_size)
+    predicted = _tag(run_dir, tagger, sentences, batch_size, constrained)
     scores = score([s.tags for s in sentences], predicted) if scored else None
     return Prediction(input_path, sentences, predicted, scores)
 
@@ -114,8 +119,8 @@ class TextPrediction:
         return {"text": self.text, "entities": self.entities}
 
 
-def predict_texts(run_dir: Path | str, texts: list[str], batch_size: int = 64
-                  ) -> list[TextPrediction]:
+def predict_texts(run_dir: Path | str, texts: list[str], batch_size: int = 64,
+                  constrained: bool | None = None) -> list[TextPrediction]:
     """Raw texts → words (the training data's convention) → tags → entities with character
     offsets into each text. An empty text has no words and no entities."""
     run_dir = Path(run_dir)
@@ -123,7 +128,8 @@ def predict_texts(run_dir: Path | str, texts: list[str], batch_size: int = 64
     words = [split_words(text, tagger.data_format) for text in texts]
     sentences = [Sentence([w.text for w in ws], ["O"] * len(ws), number)
                  for number, ws in enumerate(words, start=1) if ws]
-    tagged = iter(_tag(run_dir, tagger, sentences, batch_size) if sentences else [])
+    tagged = iter(_tag(run_dir, tagger, sentences, batch_size, constrained)
+                  if sentences else [])
     predictions = []
     for text, ws in zip(texts, words):
         tags = next(tagged) if ws else []

@@ -25,9 +25,11 @@ def load_trained(run_dir: Path | str) -> tuple[object, TaggerFile]:
     return model, tagger
 
 
-def decoding_constraints(tagger: TaggerFile):
-    """The scheme's constraints when the run decoded with them, else None."""
-    if not tagger.constrained_decoding:
+def decoding_constraints(tagger: TaggerFile, constrained: bool | None = None):
+    """The scheme's constraints when decoding is constrained, else None. `constrained`: None
+    decodes as the run did (its model.constrained_decoding); True or False overrides it, which
+    changes no weight: constraints only restrict the decoder (model/decoding.py)."""
+    if not (tagger.constrained_decoding if constrained is None else constrained):
         return None
     from ..model.decoding import scheme_constraints
 

@@ -34,3 +34,19 @@ def test_conll_compare_cells_are_the_benchmark_runs():
             f"optimizer.schedule={cell.variant}", f"training.seed={cell.seed}"])
         assert cell.config.model_dump(exclude={"output"}) == bench.model_dump(exclude={"output"})
         assert cell.run_dir.parent.parent == bench.output.dir.parent / "conll2003-compare"
+
+
+@pytest.mark.parametrize("name", ["conll2003-heads.yaml", "conll2003-activation.yaml",
+                                  "conll2003-schedules.yaml"])
+def test_conll_studies_change_only_their_variant_keys(name):
+    """Each study's cell is configs/conll2003.yaml with the variant's overrides and nothing else,
+    so its softmax / gelu_tanh / warmup_decay / constant cells are the same runs as
+    conll2003-compare.yaml's (the README's tables put them side by side)."""
+    path = CONFIGS / name
+    study, _ = load_config(path)
+    for cell in plan_cells(path, study, []):
+        overrides = [f"{key}={value}" for key, value in
+                     study.compare.variants[cell.variant].items()]
+        bench, _ = load_config(CONFIGS / "conll2003.yaml",
+                               [*overrides, f"training.seed={cell.seed}"])
+        assert cell.config.model_dump(exclude={"output"}) == bench.model_dump(exclude={"output"})

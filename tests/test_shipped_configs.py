@@ -50,3 +50,14 @@ def test_conll_studies_change_only_their_variant_keys(name):
         bench, _ = load_config(CONFIGS / "conll2003.yaml",
                                [*overrides, f"training.seed={cell.seed}"])
         assert cell.config.model_dump(exclude={"output"}) == bench.model_dump(exclude={"output"})
+
+
+def test_the_best_conll_recipe_is_the_heads_study_bilstm_crf_cell():
+    """The README reports configs/conll2003-best.yaml's seeds from configs/conll2003-heads.yaml's
+    bilstm_crf cells: they must be the same runs."""
+    heads_path = CONFIGS / "conll2003-heads.yaml"
+    heads, _ = load_config(heads_path)
+    for cell in plan_cells(heads_path, heads, []):
+        if cell.variant == "bilstm_crf":
+            best, _ = load_config(CONFIGS / "conll2003-best.yaml", [f"training.seed={cell.seed}"])
+            assert cell.config.model_dump(exclude={"output"}) == best.model_dump(exclude={"output"})

@@ -271,12 +271,16 @@ def export_command(
     run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A finished run directory.")],
     out_dir: Annotated[Path, typer.Argument(metavar="OUT_DIR", help="SavedModel folder to write.")],
     overwrite: Annotated[bool, typer.Option(help="Replace OUT_DIR if it holds files.")] = False,
+    constrained: Annotated[bool | None, typer.Option(
+        "--constrained/--unconstrained", help="Serve a decoder that gives only valid tag "
+        "sequences, or not, whatever the run's model.constrained_decoding was (as predict). "
+        "Default: as the run decoded.")] = None,
 ) -> None:
     """Export a finished run as a TensorFlow SavedModel that takes raw texts (TF Serving)."""
     from .use.export import export_run
 
     try:
-        written = export_run(run_dir, out_dir, overwrite=overwrite)
+        written = export_run(run_dir, out_dir, overwrite=overwrite, constrained=constrained)
     except WdTrainError as exc:
         raise _fail(exc) from None
     except OSError as exc:

@@ -42,6 +42,25 @@ def test_the_export_tags_every_word_as_predict_does(exported, serve_saved_model)
             assert python.text[entity["start"]:entity["end"]] == entity["text"]
 
 
+def test_a_constrained_export_tags_as_predict_constrained(finished_run, tmp_path,
+                                                          serve_saved_model):
+    # The run decoded by arg-max; exported with --constrained, the graph runs the scheme's
+    # Viterbi and must agree with `predict --constrained` (and give no invalid sequence).
+    from wd_train.evaluation import count_invalid
+
+    _, run_dir, dataset, _ = finished_run
+    texts = ["  ".join(s.tokens) for s in read_conll(dataset["test"])]
+    texts.append(" ".join(["peter blackburn visited berlin"] * 12))  # several windows
+    export_dir = export_run(run_dir, tmp_path / "constrained", constrained=True)
+    served = serve_saved_model(export_dir, texts)
+    expected = predict_texts(run_dir, texts, constrained=True)
+    for python, graph in zip(expected, served["rows"], strict=True):
+        assert graph["tags"] == python.tags
+    assert count_invalid([row["tags"] for row in served["rows"]]) == 0
+    plain = predict_texts(run_dir, texts, constrained=False)  # the constraints did change tags
+    assert [p.tags for p in plain] != [row["tags"] for row in served["rows"]]
+
+
 def test_the_readme_request_fits_the_signature(exported):
     """The REST example in the README: its request body is what the signature takes, and its
     response lists the signature's outputs."""

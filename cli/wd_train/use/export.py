@@ -155,7 +155,8 @@ class WordPieces:
 class _Tagger:
     """Builds the serving function around a reloaded tagger (a tf.Module once saved)."""
 
-    def __init__(self, model, tagger: TaggerFile, vocab_path: Path):
+    def __init__(self, model, tagger: TaggerFile, vocab_path: Path,
+                 constrained: bool | None = None):
         import tensorflow as tf
 
         self.module = tf.Module()
@@ -166,8 +167,9 @@ class _Tagger:
         self.module.vocab_table = self.wordpieces.vocab_table
         self.module.tokenizer = self.wordpieces.pieces
         self.labels = tf.constant(tagger.labels)
-        # the run's decoder: arg-max, or Viterbi (CRF head, constrained decoding)
-        self.decode = decode_function(model, decoding_constraints(tagger))
+        # the run's decoder (arg-max, or Viterbi: CRF head, constrained decoding), unless
+        # `constrained` overrides the constraints
+        self.decode = decode_function(model, decoding_constraints(tagger, constrained))
         self.cls, self.sep = self.wordpieces.cls, self.wordpieces.sep
         self.capacity = tagger.max_seq_len - 2
         self.module.serve = tf.function(
@@ -277,9 +279,11 @@ class _Tagger:
         }
 
 
-def export_run(run_dir: Path | str, out_dir: Path | str, *, overwrite: bool = False) -> Path:
+def export_run(run_dir: Path | str, out_dir: Path | str, *, overwrite: bool = False,
+               constrained: bool | None = None) -> Path:
     """Write the SavedModel of a finished run into `out_dir` (whole: written to a temporary
-    folder beside it, then renamed)."""
+    folder beside it, then renamed). `constrained`: None decodes as the run did; True/False
+    with/without the tag scheme's constraints (as `predict --constrained`)."""
     import tensorflow as tf
 
     run_dir, out_dir = Path(run_dir), Path(out_dir)
@@ -293,7 +297,7 @@ def export_run(run_dir: Path | str, out_dir: Path | str, *, overwrite: bool = Fa
     if not vocab_path.exists():
         raise WdTrainError(f"{run_dir}/model.json: vocab {vocab_path} not found")
     model, _ = load_trained(run_dir)
-    serving = _Tagger(model, tagger, vocab_path)
+    serving = _Tagger(model, tagger, vocab_path, constrained)
     signature = serving.module.serve.get_concrete_function()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))

@@ -223,6 +223,8 @@ CASES = [
          "none.jsonl: no such results file or run directory"),
     Case("report-bad-line", lambda e: ["report", e.text("r.jsonl", '{"seed": 1}\n')],
          "r.jsonl:1: not a wd-train results line"),
+    Case("report-rename-malformed", lambda e: ["report", e.tmp / "none.jsonl", "--rename", "wd"],
+         "--rename wd: expected OLD=NEW, e.g. warmup_decay=softmax"),
     Case("check-data-refuses", lambda e: ["check-data", e.train(None, name="k.yaml")[1],
                                           "--set", f"data.dev={e.text('d.conll', 'X B-GPE')}"],
          "d.conll: tags not in the training data: B-GPE"),

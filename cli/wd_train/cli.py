@@ -127,6 +127,14 @@ def report_command(
     baseline: Annotated[str | None, typer.Option(
         "--baseline", metavar="GROUP", help="The group every other is compared with (default: "
         "'constant' when there is one, else the first).")] = None,
+    rename: Annotated[list[str], typer.Option(
+        "--rename", metavar="OLD=NEW", help="Call group OLD NEW in the summary (repeatable), "
+        "e.g. to set another comparison's warmup_decay runs beside this one's as softmax. "
+        "--only and --baseline take the new name.")] = [],  # noqa: B006
+    only: Annotated[list[str], typer.Option(
+        "--only", metavar="GROUP", help="Summarise only these groups (repeatable), in this "
+        "order, e.g. one study's cells out of a results file that holds another's too.")
+    ] = [],  # noqa: B006
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No log lines.")] = False,
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the summary as one JSON object on stdout.")] = False,
@@ -134,12 +142,14 @@ def report_command(
     """Summarise finished runs: F1 per group, paired differences against a baseline with 95 %
     CIs (Holm-adjusted when several), seeds needed for 80 % power, charts."""
     from .console import console_session
+    from .experiments.grouping import parse_renames
     from .experiments.report import report
     from .experiments.summary import summary_markdown
 
     with console_session(quiet):
         try:
-            summary = report(inputs, by=by, output_dir=output_dir, baseline=baseline)
+            summary = report(inputs, by=by, output_dir=output_dir, baseline=baseline,
+                             renames=parse_renames(rename), only=only)
         except WdTrainError as exc:
             raise _fail(exc) from None
         except OSError as exc:  # the summary's folder not writable, a full disk

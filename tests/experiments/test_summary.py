@@ -8,7 +8,7 @@ import yaml
 
 from wd_train.errors import WdTrainError
 from wd_train.evaluation import Scores
-from wd_train.experiments.grouping import group_results
+from wd_train.experiments.grouping import group_results, parse_renames
 from wd_train.experiments.report import report
 from wd_train.experiments.results import ResultLine
 from wd_train.experiments.summary import build_summary, summary_markdown
@@ -150,6 +150,48 @@ def test_report_writes_the_files(tmp_path):
     assert [r["group"] for r in rows] == ["warmup_proportion=0.0", "warmup_proportion=0.1"]
     assert float(rows[0]["test_f1_mean"]) == pytest.approx(summary["groups"][0]["test_f1"]["mean"])
     assert summary["plots"] == []  # these run directories hold no curves
+
+
+def test_report_renames_groups_and_their_runs_before_the_baseline_is_chosen(tmp_path):
+    """Runs of another comparison set beside these under a new name: the tables, the runs in
+    summary.json and --baseline all use it, and the order stays."""
+    records = [record(tmp_path, f"{v}{seed}", seed, 0.8 + 0.01 * (v == "wd") + 0.001 * seed,
+                      variant=v) for seed in (1, 2, 3) for v in ("wd", "crf", "constant")]
+    results = tmp_path / "results.jsonl"
+    results.write_text("".join(json.dumps(r.model_dump(mode="json")) + "\n" for r in records))
+    summary = as_dict(report([results], renames={"wd": "softmax", "constant": "softmax+const"},
+                             baseline="softmax"))
+    assert [g["name"] for g in summary["groups"]] == ["softmax", "crf", "softmax+const"]
+    assert {r["variant"] for r in summary["runs"]} == {"softmax", "crf", "softmax+const"}
+    assert {(d["a"], d["b"]) for d in summary["differences"]} == {
+        ("crf", "softmax"), ("softmax+const", "softmax")}
+    assert "softmax+const" in (tmp_path / "summary.md").read_text()
+    with pytest.raises(WdTrainError, match="no group 'softmx' \\(groups: wd, crf, constant\\)"):
+        report([results], renames={"softmx": "x"})
+    with pytest.raises(WdTrainError, match="two groups would be called 'crf'"):
+        report([results], renames={"wd": "crf"})
+
+
+def test_report_keeps_only_the_groups_asked_for_in_their_order(tmp_path):
+    records = [record(tmp_path, f"{v}{seed}", seed, 0.8 + 0.001 * seed, variant=v)
+               for seed in (1, 2) for v in ("wd", "crf", "constant")]
+    results = tmp_path / "results.jsonl"
+    results.write_text("".join(json.dumps(r.model_dump(mode="json")) + "\n" for r in records))
+    summary = as_dict(report([results], renames={"wd": "softmax"}, only=["crf", "softmax"]))
+    assert [g["name"] for g in summary["groups"]] == ["crf", "softmax"]
+    assert len(summary["runs"]) == 4 and summary["pairs"] == "each against crf"
+    with pytest.raises(WdTrainError, match="--only wd: no group 'wd'"):
+        report([results], renames={"wd": "softmax"}, only=["wd"])
+
+
+def test_rename_options_parse_as_old_equals_new():
+    assert parse_renames(["wd=softmax", " constant = softmax+constant "]) == {
+        "wd": "softmax", "constant": "softmax+constant"}
+    for bad in ("wd", "=x", "wd="):
+        with pytest.raises(WdTrainError, match=f"--rename {bad}: expected OLD=NEW"):
+            parse_renames([bad])
+    with pytest.raises(WdTrainError, match="'wd' is renamed twice"):
+        parse_renames(["wd=a", "wd=b"])
 
 
 def test_several_variants_against_the_constant_baseline_are_holm_adjusted(tmp_path):

@@ -93,3 +93,52 @@ def group_results(records: list[ResultLine], by: str = BY_VARIANT,
     if order:
         groups = {name: groups[name] for name in [*order, *groups] if name in groups}
     return groups
+
+
+def parse_renames(pairs: list[str]) -> dict[str, str]:
+    """`["warmup_decay=softmax", ...]` (the `--rename OLD=NEW` options) → {old: new}."""
+    renames: dict[str, str] = {}
+    for pair in pairs:
+        old, sep, new = (part.strip() for part in pair.partition("="))
+        if not sep or not old or not new:
+            raise WdTrainError(f"--rename {pair}: expected OLD=NEW, e.g. warmup_decay=softmax")
+        if old in renames:
+            raise WdTrainError(f"--rename {pair}: {old!r} is renamed twice")
+        renames[old] = new
+    return renames
+
+
+def rename_groups(groups: dict[str, list[ResultLine]],
+                  renames: dict[str, str]) -> dict[str, list[ResultLine]]:
+    """The groups with some renamed, in the same order. Runs grouped by variant take the new
+    name as their variant too, so that summary.json's runs say what its tables say. Lets one
+    report put runs of different comparisons side by side (the compare's `warmup_decay` as the
+    heads study's `softmax`) without editing their results files."""
+    missing = [old for old in renames if old not in groups]
+    if missing:
+        raise WdTrainError(f"--rename {missing[0]}=...: no group {missing[0]!r} "
+                           f"(groups: {', '.join(groups)})")
+    names = [renames.get(name, name) for name in groups]
+    clash = next((name for name in names if names.count(name) > 1), None)
+    if clash is not None:
+        raise WdTrainError(f"--rename: two groups would be called {clash!r}; runs of different "
+                           "groups are not merged")
+    renamed: dict[str, list[ResultLine]] = {}
+    for name, runs in groups.items():
+        new = renames.get(name, name)
+        renamed[new] = runs if new == name else [
+            r.model_copy(update={"variant": new}) if r.variant == name else r for r in runs]
+    return renamed
+
+
+def select_groups(groups: dict[str, list[ResultLine]],
+                  names: list[str]) -> dict[str, list[ResultLine]]:
+    """Only the named groups, in that order (all of them when none is named): one study's cells
+    out of a results file that holds another's too."""
+    if not names:
+        return groups
+    missing = [name for name in names if name not in groups]
+    if missing:
+        raise WdTrainError(f"--only {missing[0]}: no group {missing[0]!r} "
+                           f"(groups: {', '.join(groups)})")
+    return {name: groups[name] for name in dict.fromkeys(names)}

@@ -5,7 +5,10 @@ score entities with seqeval (word level, the real tag strings). Shared by the tr
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 from .data.batching import batch_indices, pad_batch
@@ -33,48 +36,86 @@ class Scores(BaseModel):
     report: str = Field("", exclude=True, repr=False)
 
 
-def make_predict_function(model, jit_compile: bool = False, constraints=None):
-    """(token ids, segment ids, word mask) → tag ids, decoded as the model's head does
-    (model/decoding.py), constrained to the tag scheme when `constraints` are given."""
+@dataclass
+class Predictor:
+    """A tagger's prediction in two steps. `windows` runs the model over a batch of windows
+    (token ids, segment ids → per piece: the tag id, or per-tag scores when `sentences` is
+    set); `sentences` then decodes whole sentences from their words' scores by Viterbi
+    (model/decoding.py: sentence_decoder)."""
+
+    windows: Callable
+    sentences: Callable | None
+
+
+def make_predict_function(model, jit_compile: bool = False, constraints=None) -> Predictor:
+    """The model's prediction, decoded as its head does, constrained to the tag scheme when
+    `constraints` are given."""
     import tensorflow as tf
 
-    from .model.decoding import decode_function
+    from .model.decoding import piece_outputs_function, sentence_decoder
 
-    spec = tf.TensorSpec([None, None], tf.int32)
-    decode = decode_function(model, constraints)
+    ids = tf.TensorSpec([None, None], tf.int32)
+    outputs = piece_outputs_function(model, constraints)
 
-    @tf.function(input_signature=[spec, spec, tf.TensorSpec([None, None], tf.bool)],
-                 jit_compile=jit_compile)
-    def predict(token_ids, segment_ids, word_mask):
-        logits = model([token_ids, segment_ids], training=False)
-        return decode(logits, word_mask)
+    @tf.function(input_signature=[ids, ids], jit_compile=jit_compile)
+    def windows(token_ids, segment_ids):
+        return outputs(model([token_ids, segment_ids], training=False))
 
-    return predict
+    decode = sentence_decoder(model, constraints)
+    sentences = None if decode is None else tf.function(decode, input_signature=[
+        tf.TensorSpec([None, None, None], tf.float32), tf.TensorSpec([None], tf.int32)])
+    return Predictor(windows, sentences)
 
 
 def predict_tags(
-    predict, windows: list[Window], sentences: list[Sentence], labels: list[str],
+    predict: Predictor, windows: list[Window], sentences: list[Sentence], labels: list[str],
     batch_size: int, pad_to_multiple_of: int = 1,
 ) -> list[list[str]]:
-    """Tag of every word of every sentence (windows stitched back together)."""
-    predicted: list[list[str | None]] = [[None] * len(s.tokens) for s in sentences]
+    """Tag of every word of every sentence (windows stitched back together; Viterbi, where
+    the head decodes by it, over the stitched sentence)."""
+    viterbi = predict.sentences is not None
+    # per sentence: each word's tag id (-1: none yet), or its per-tag scores (NaN: none yet)
+    per_word = [np.full((len(s.tokens), len(labels)), np.nan, np.float32) if viterbi
+                else np.full(len(s.tokens), -1, np.int64) for s in sentences]
     lengths = [len(w.token_ids) for w in windows]
     for indices in batch_indices(lengths, batch_size, rng=None):
         tokens, segments, gold = pad_batch(windows, indices, pad_to_multiple_of)
-        label_ids = predict(tokens, segments, gold != IGNORE).numpy()
+        outputs = predict.windows(tokens, segments).numpy()
         for row, index in enumerate(indices):
             window = windows[index]
-            word_labels = label_ids[row][gold[row] != IGNORE]
-            start = window.first_word
-            for offset, label_id in enumerate(word_labels):
-                predicted[window.sentence][start + offset] = labels[label_id]
-    missing = sum(tag is None for tags in predicted for tag in tags)
+            at_words = outputs[row][gold[row] != IGNORE]
+            per_word[window.sentence][window.first_word: window.first_word + len(at_words)] = \
+                at_words
+    missing = sum(int(np.isnan(v).any(axis=-1).sum() if viterbi else (v < 0).sum())
+                  for v in per_word)
     if missing:  # cannot happen unless alignment is broken; never score a partial prediction
         raise RuntimeError(f"{missing} words received no prediction")
-    return predicted  # type: ignore[return-value]
+    tag_ids = _viterbi(predict.sentences, per_word, batch_size) if viterbi else per_word
+    return [[labels[i] for i in ids] for ids in tag_ids]
 
 
-def score(gold: list[list[str]], predicted: list[list[str]]) -> Scores:
+def _viterbi(decode: Callable, scores: list[np.ndarray], batch_size: int) -> list[np.ndarray]:
+    """Each sentence's best tag ids from its words' scores [words, C], sentences of similar
+    length batched together."""
+    tag_ids = [np.zeros(0, np.int64) for _ in scores]
+    lengths = [len(s) for s in scores]
+    non_empty = [i for i, n in enumerate(lengths) if n]
+    for indices in batch_indices([lengths[i] for i in non_empty], batch_size, rng=None):
+        batch = [non_empty[i] for i in indices]
+        # ≥ 2 positions: a graph cannot stack the empty scan of one-word rows
+        width = max(2, max(lengths[i] for i in batch))
+        padded = np.zeros((len(batch), width, scores[batch[0]].shape[1]), np.float32)
+        for row, i in enumerate(batch):
+            padded[row, : lengths[i]] = scores[i]
+        decoded = decode(padded, np.array([lengths[i] for i in batch], np.int32)).numpy()
+        for row, i in enumerate(batch):
+            tag_ids[i] = decoded[row, : lengths[i]]
+    return tag_ids
+
+
+def score(gold: list[list[str]], predicted: list[list[str]], scheme: str) -> Scores:
+    """seqeval's entity scores; `scheme` (iob2 or bioes, the tags' own) for counting the
+    predicted sentences that break it."""
     from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
 
     report_dict = classification_report(gold, predicted, output_dict=True, zero_division=0)
@@ -89,18 +130,18 @@ def score(gold: list[list[str]], predicted: list[list[str]]) -> Scores:
         recall=float(recall_score(gold, predicted, zero_division=0)),
         f1=float(f1_score(gold, predicted, zero_division=0)),
         per_type=per_type,
-        invalid_sequences=count_invalid(predicted),
+        invalid_sequences=count_invalid(predicted, scheme),
         report=classification_report(gold, predicted, digits=4, zero_division=0),
     )
 
 
-def count_invalid(predicted: list[list[str]]) -> int:
-    """Sentences whose predicted tags break the tag scheme (BIOES when any tag is E- or S-,
-    else IOB2): the transitions constrained decoding forbids (model/crf.py)."""
+def count_invalid(predicted: list[list[str]], scheme: str) -> int:
+    """Sentences whose predicted tags break `scheme` (iob2 or bioes; the run's, never guessed
+    from the predictions, which may lack every E-/S- tag): the transitions constrained decoding
+    forbids (model/crf.py)."""
     from .model.crf import FORBIDDEN, allowed_transitions
 
     labels = sorted({tag for tags in predicted for tag in tags})
-    scheme = "bioes" if any(t[:2] in ("E-", "S-") for t in labels) else "iob2"
     transitions, start, end = allowed_transitions(labels, scheme)
     index = {label: i for i, label in enumerate(labels)}
     invalid = 0
@@ -125,10 +166,11 @@ def conll_lines(sentences: list[Sentence], predicted: list[list[str]], gold: boo
     return "\n".join(out) + "\n"
 
 
-def evaluate(predict, split, labels: list[str], batch_size: int, pad_to_multiple_of: int = 1):
-    """(Scores, predicted tags) for an encoded split."""
+def evaluate(predict, split, labels: list[str], scheme: str, batch_size: int,
+             pad_to_multiple_of: int = 1):
+    """(Scores, predicted tags) for an encoded split whose tags are in `scheme`."""
     predicted = predict_tags(predict, split.windows, split.sentences, labels, batch_size,
                              pad_to_multiple_of)
     gold = [s.tags for s in split.sentences]
-    return score(gold, predicted), predicted
+    return score(gold, predicted, scheme), predicted
 

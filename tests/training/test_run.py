@@ -96,7 +96,8 @@ def test_reloaded_weights_predict_the_same(finished_run):
     model, meta = load_trained(run_dir)
     config, _ = load_config(run_dir / "config.yaml")
     data = load_data(config)
-    scores, _ = evaluate(make_predict_function(model), data.test, meta.labels, 16)
+    scores, _ = evaluate(make_predict_function(model), data.test, meta.labels, meta.scheme,
+                         16)
     assert scores.f1 == pytest.approx(metrics["test"]["f1"], abs=1e-9)
 
 

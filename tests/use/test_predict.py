@@ -119,7 +119,7 @@ def test_constrained_decoding_can_be_switched_on_for_a_finished_run(finished_run
     metrics, run_dir, dataset, _ = finished_run
     constrained = predict_file(run_dir, dataset["test"], constrained=True)
     assert constrained.scores.invalid_sequences == 0
-    assert count_invalid(constrained.predicted) == 0
+    assert count_invalid(constrained.predicted, "iob2") == 0
     plain = predict_file(run_dir, dataset["test"], constrained=False)
     assert plain.conll_lines() == (run_dir / "predictions.conll").read_text()
     assert plain.scores.invalid_sequences == metrics["test"]["invalid_sequences"]

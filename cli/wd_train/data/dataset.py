@@ -10,6 +10,7 @@ from pathlib import Path
 from ..bert_folder import IMPORT_META_FILE, VOCAB_FILE, check_folder, read_import_meta
 from ..config import Config, DataConfig
 from .reader import Sentence, check_labels_known, read_conll
+from .tags import learned_scheme
 from .wordpieces import Window, WordPieceAligner, encode_sentences, guess_lowercase, load_vocab
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ class Split:
 @dataclass
 class EncodedData:
     labels: list[str]  # id → tag; "O" first
+    scheme: str  # of the tags as read and learned: iob2 or bioes (iob1 is read as iob2)
     vocab_path: Path
     vocab: dict[str, int]
     lowercase: bool
@@ -107,6 +109,7 @@ def load_data(config: Config) -> EncodedData:
 
     return EncodedData(
         labels=labels,
+        scheme=learned_scheme(data.scheme),
         vocab_path=Path(vocab_path),
         vocab=vocab,
         lowercase=lowercase,

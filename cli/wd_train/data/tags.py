@@ -13,6 +13,11 @@ SCHEME_PREFIXES = {
 }
 
 
+def learned_scheme(scheme: str) -> str:
+    """The scheme of the tags a model learns from data in `scheme` (iob1 is read as iob2)."""
+    return "iob2" if scheme == "iob1" else scheme
+
+
 def tag_problem(tag: str, scheme: str) -> str | None:
     """Why `tag` is not a valid tag of `scheme`, or None when it is."""
     if tag == "O":

@@ -7,8 +7,9 @@ for the log-partition, the gold path's score, and Viterbi, each a `tf.scan` over
 positions.
 
 The tagger scores word pieces; the CRF runs over words: each word's first piece (where the
-label is not IGNORE), moved left so that a sentence's words are consecutive (`pack_words`),
-then moved back (`unpack_words`). [CLS], [SEP], other pieces and padding take no part.
+label is not IGNORE), moved left so that a window's words are consecutive (`pack_words`) for
+training. Decoding runs over whole sentences, stitched from their windows (model/decoding.py).
+[CLS], [SEP], other pieces and padding take no part.
 """
 
 from __future__ import annotations
@@ -76,14 +77,6 @@ def pack_words(values, word_mask):
     if values.shape.rank == 3:
         inside = inside[:, :, None]
     return tf.where(inside, packed, tf.zeros_like(packed)), lengths
-
-
-def unpack_words(packed, word_mask):
-    """The inverse of pack_words for [B, T] integers: [B, T], zeros off the word positions."""
-    import tensorflow as tf
-
-    unpacked = tf.gather(packed, tf.argsort(_words_first(word_mask), axis=1), batch_dims=1)
-    return tf.where(word_mask, unpacked, tf.zeros_like(unpacked))
 
 
 def sequence_score(emissions, tags, lengths, transitions, start, end):

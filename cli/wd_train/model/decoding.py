@@ -9,7 +9,6 @@ from .crf import (
     allowed_transitions,
     crf_negative_log_likelihood,
     pack_words,
-    unpack_words,
     viterbi_decode,
 )
 
@@ -64,31 +63,47 @@ def scheme_constraints(labels: list[str], scheme: str):
     return allowed_transitions(labels, scheme)
 
 
-def decode_function(model, constraints=None):
-    """(logits [B, T, C], word_mask [B, T]) → tag ids [B, T] (meaningful at the word
-    positions): arg-max for a softmax head without constraints (every piece independently);
-    else Viterbi over the words, with the CRF's learned scores and/or the scheme's
-    `constraints` (a softmax head is decoded over its log-probabilities)."""
+def piece_outputs_function(model, constraints=None):
+    """logits [B, T, C] → what decoding needs from each piece of a window: its tag id [B, T]
+    when arg-max decodes (a softmax head without constraints: every word on its own), else its
+    per-tag scores [B, T, C] in float32 for `sentence_decoder`: the CRF's emissions, or the
+    softmax's log-probabilities."""
     import tensorflow as tf
 
     crf = crf_layer(model)
     if crf is None and constraints is None:
-        return lambda logits, word_mask: tf.argmax(logits, axis=-1, output_type=tf.int32)
+        return lambda logits: tf.argmax(logits, axis=-1, output_type=tf.int32)
+    if crf is None:
+        return lambda logits: tf.nn.log_softmax(tf.cast(logits, tf.float32), axis=-1)
+    return lambda logits: tf.cast(logits, tf.float32)
 
-    def viterbi(logits, word_mask):
+
+def sentence_decoder(model, constraints=None):
+    """(scores [S, W, C], lengths [S]) → tag ids [S, W]: Viterbi over whole sentences, with the
+    CRF's learned scores and/or the scheme's `constraints`; None when arg-max decodes.
+
+    It runs over sentences, not windows. A long sentence's windows are cut by piece count, even
+    inside an entity; decoded window by window, the scheme's start constraint would force a B-X
+    onto the first word after the cut (one entity read as two) and nothing would stop an I-X
+    from following an O across it. Over the stitched sentence the constraints hold everywhere
+    and the CRF's transitions score the cut like any other pair of words."""
+    import tensorflow as tf
+
+    crf = crf_layer(model)
+    if crf is None and constraints is None:
+        return None
+
+    def decode(scores, lengths):
         if crf is None:
-            emissions = tf.nn.log_softmax(logits, axis=-1)
-            num_tags = tf.shape(logits)[-1]
+            num_tags = tf.shape(scores)[-1]
             transitions = tf.zeros([num_tags, num_tags])
             start = end = tf.zeros([num_tags])
         else:
-            emissions = logits
             transitions, start, end = crf.transitions, crf.start, crf.end
         if constraints is not None:
             transitions = transitions + constraints[0]
             start = start + constraints[1]
             end = end + constraints[2]
-        packed, lengths = pack_words(emissions, word_mask)
-        return unpack_words(viterbi_decode(packed, lengths, transitions, start, end), word_mask)
+        return viterbi_decode(scores, lengths, transitions, start, end)
 
-    return viterbi
+    return decode

@@ -264,7 +264,7 @@ def fit(
                              {"epoch": epoch, "loss": loss, "lr": lr})
             pending.clear()
         seconds = time.perf_counter() - started
-        dev_scores, dev_predicted = evaluate(predict, data.dev, data.labels, batch_size * 2,
+        dev_scores, dev_predicted = evaluate(predict, data.dev, data.labels, data.scheme, batch_size * 2,
                                              pad_to_multiple_of)
         record = EpochRecord(
             epoch=epoch, loss=float(np.mean(losses)), dev=dev_scores, lr=lr,

@@ -65,11 +65,6 @@ from .tensorboard import TensorBoardLog
 log = logging.getLogger(__name__)
 
 
-def tagger_scheme(config: Config) -> str:
-    """The scheme of the tags the model learns (iob1 data is read into iob2)."""
-    return "iob2" if config.data.scheme == "iob1" else config.data.scheme
-
-
 def _split_size(split: Split) -> SplitSize:
     return SplitSize(path=str(split.path), sentences=len(split.sentences),
                      words=split.num_words, windows=len(split.windows))
@@ -200,7 +195,7 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
              f"warmup={schedule.warmup_steps} decay={schedule.decay_steps} "
              f"min_lr={schedule.min_lr:g}")
 
-    constraints = (scheme_constraints(data.labels, tagger_scheme(config))
+    constraints = (scheme_constraints(data.labels, data.scheme)
                    if config.model.constrained_decoding else None)
     store = ResumeStore(run_dir, model, optimizer, identity={
         "schedule": schedule.as_dict(), "train_windows": len(data.train.windows)})
@@ -208,7 +203,8 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
     if resuming:
         predict = make_predict_function(model, constraints=constraints)
         start = store.restore(
-            lambda: evaluate(predict, data.dev, data.labels, config.training.batch_size * 2)[1])
+            lambda: evaluate(predict, data.dev, data.labels, data.scheme,
+                             config.training.batch_size * 2)[1])
         last = start.result.history[-1]
         resumed_after = last.epoch  # `fit` goes on appending to start.result
         log.info(f"resuming after epoch {last.epoch} (step {last.steps}; best epoch so far "
@@ -255,7 +251,7 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
     test_scores = test_predicted = None
     if data.test is not None:
         test_scores, test_predicted = evaluate(
-            predict, data.test, data.labels, config.training.batch_size * 2
+            predict, data.test, data.labels, data.scheme, config.training.batch_size * 2
         )
 
     _write_outputs(run_dir, config, data, spec, result, best, test_scores, test_predicted)
@@ -330,6 +326,6 @@ def _write_outputs(run_dir: Path, config: Config, data: EncodedData, spec: Backb
         lowercase=data.lowercase,
         max_seq_len=config.data.max_seq_len,
         weights=WEIGHTS_FILE,
-        scheme=tagger_scheme(config),
+        scheme=data.scheme,
         data_format=config.data.format,
     ))

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ..data.wordpieces import CLS, MAX_WORD_CHARS, SEP, UNK, load_vocab
 from ..errors import WdTrainError, short_reason
-from ..model.decoding import decode_function
+from ..model.decoding import piece_outputs_function, sentence_decoder
 from ..run_dir import TaggerFile, read_tagger_file
 from .text import CJK_RANGES
 from .trained import decoding_constraints, load_trained
@@ -167,9 +167,11 @@ class _Tagger:
         self.module.vocab_table = self.wordpieces.vocab_table
         self.module.tokenizer = self.wordpieces.pieces
         self.labels = tf.constant(tagger.labels)
-        # the run's decoder (arg-max, or Viterbi: CRF head, constrained decoding), unless
-        # `constrained` overrides the constraints
-        self.decode = decode_function(model, decoding_constraints(tagger, constrained))
+        # the run's decoder (arg-max, or Viterbi over each text: CRF head, constrained
+        # decoding), unless `constrained` overrides the constraints
+        constraints = decoding_constraints(tagger, constrained)
+        self.piece_outputs = piece_outputs_function(model, constraints)
+        self.decode = sentence_decoder(model, constraints)
         self.cls, self.sep = self.wordpieces.cls, self.wordpieces.sep
         self.capacity = tagger.max_seq_len - 2
         self.module.serve = tf.function(
@@ -211,9 +213,16 @@ class _Tagger:
         logits = self.module.model([tf.cast(token_ids, tf.int32),
                                     tf.zeros_like(token_ids, tf.int32)], training=False)
         word_positions = tf.stack([window_of_word, tf.cast(first_piece, tf.int64)], axis=1)
-        word_mask = tf.scatter_nd(word_positions, tf.ones_like(window_of_word, tf.int32),
-                                  tf.shape(token_ids, out_type=tf.int64)) > 0
-        label_ids = tf.gather_nd(self.decode(logits, word_mask), word_positions)
+        at_words = tf.gather_nd(self.piece_outputs(logits), word_positions)
+        if self.decode is None:  # arg-max: the tag ids themselves
+            label_ids = at_words
+        else:  # Viterbi over each text's words, whichever windows they came from
+            scores = tf.RaggedTensor.from_row_lengths(at_words, words_per_text).to_tensor()
+            # ≥ 2 positions: a graph cannot stack the empty scan of one-word rows
+            scores = tf.pad(scores, [[0, 0], [0, tf.maximum(0, 2 - tf.shape(scores)[1])],
+                                     [0, 0]])
+            decoded = self.decode(scores, tf.cast(words_per_text, tf.int32))
+            label_ids = tf.RaggedTensor.from_tensor(decoded, lengths=words_per_text).flat_values
         tags = tf.gather(self.labels, label_ids)
         return self._outputs(texts, words_per_text, word_text, tags, char_start, char_end,
                              starts_flat, ends_flat)

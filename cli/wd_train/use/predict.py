@@ -102,7 +102,7 @@ def predict_file(run_dir: Path | str, input_path: Path | str, batch_size: int = 
     if scored:  # a gold tag the model cannot predict would score as a silent miss
         check_labels_known(sentences, set(tagger.labels), input_path)
     predicted = _tag(run_dir, tagger, sentences, batch_size, constrained)
-    scores = score([s.tags for s in sentences], predicted) if scored else None
+    scores = score([s.tags for s in sentences], predicted, tagger.scheme) if scored else None
     return Prediction(input_path, sentences, predicted, scores)
 
 

@@ -142,14 +142,14 @@ def report_command(
     """Summarise finished runs: F1 per group, paired differences against a baseline with 95 %
     CIs (Holm-adjusted when several), seeds needed for 80 % power, charts."""
     from .console import console_session
-    from .experiments.grouping import parse_renames
+    from .experiments.grouping import check_renames
     from .experiments.report import report
     from .experiments.summary import summary_markdown
 
     with console_session(quiet):
         try:
             summary = report(inputs, by=by, output_dir=output_dir, baseline=baseline,
-                             renames=parse_renames(rename), only=only)
+                             renames=check_renames(rename), only=only)
         except WdTrainError as exc:
             raise _fail(exc) from None
         except OSError as exc:  # the summary's folder not writable, a full disk

@@ -108,3 +108,12 @@ def test_holm_adjustment():
     assert holm([0.04, 0.01, None, 0.02]) == pytest.approx([0.04, 0.03, None, 0.04])
     assert holm([0.5, 0.6]) == [1.0, 1.0]
     assert holm([]) == []
+
+
+def test_differences_that_cancel_out_are_zero_not_rounding_noise():
+    """−0.35 and +0.35 points: a mean of 0, not 5.6e-15 (which read "+0.00 … more than 1000
+    seeds would be needed")."""
+    diff = paired_difference({1: 0.8212, 2: 0.8302}, {1: 0.8247, 2: 0.8267}, 100)
+    assert diff.mean == 0.0 and diff.p_value == pytest.approx(1.0)
+    assert verdict("a", "b", diff) == \
+        "a − b: +0.00 F1 points, 95 % CI [−4.45, +4.45], not significant with 2 seeds"

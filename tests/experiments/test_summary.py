@@ -8,7 +8,7 @@ import yaml
 
 from wd_train.errors import WdTrainError
 from wd_train.evaluation import Scores
-from wd_train.experiments.grouping import group_results, parse_renames
+from wd_train.experiments.grouping import check_renames, group_results, rename_groups
 from wd_train.experiments.report import report
 from wd_train.experiments.results import ResultLine
 from wd_train.experiments.summary import build_summary, summary_markdown
@@ -159,7 +159,7 @@ def test_report_renames_groups_and_their_runs_before_the_baseline_is_chosen(tmp_
                       variant=v) for seed in (1, 2, 3) for v in ("wd", "crf", "constant")]
     results = tmp_path / "results.jsonl"
     results.write_text("".join(json.dumps(r.model_dump(mode="json")) + "\n" for r in records))
-    summary = as_dict(report([results], renames={"wd": "softmax", "constant": "softmax+const"},
+    summary = as_dict(report([results], renames=["wd=softmax", "constant=softmax+const"],
                              baseline="softmax"))
     assert [g["name"] for g in summary["groups"]] == ["softmax", "crf", "softmax+const"]
     assert {r["variant"] for r in summary["runs"]} == {"softmax", "crf", "softmax+const"}
@@ -167,9 +167,9 @@ def test_report_renames_groups_and_their_runs_before_the_baseline_is_chosen(tmp_
         ("crf", "softmax"), ("softmax+const", "softmax")}
     assert "softmax+const" in (tmp_path / "summary.md").read_text()
     with pytest.raises(WdTrainError, match="no group 'softmx' \\(groups: wd, crf, constant\\)"):
-        report([results], renames={"softmx": "x"})
+        report([results], renames=["softmx=x"])
     with pytest.raises(WdTrainError, match="two groups would be called 'crf'"):
-        report([results], renames={"wd": "crf"})
+        report([results], renames=["wd=crf"])
 
 
 def test_report_keeps_only_the_groups_asked_for_in_their_order(tmp_path):
@@ -177,21 +177,65 @@ def test_report_keeps_only_the_groups_asked_for_in_their_order(tmp_path):
                for seed in (1, 2) for v in ("wd", "crf", "constant")]
     results = tmp_path / "results.jsonl"
     results.write_text("".join(json.dumps(r.model_dump(mode="json")) + "\n" for r in records))
-    summary = as_dict(report([results], renames={"wd": "softmax"}, only=["crf", "softmax"]))
+    summary = as_dict(report([results], renames=["wd=softmax"], only=["crf", "softmax"]))
     assert [g["name"] for g in summary["groups"]] == ["crf", "softmax"]
     assert len(summary["runs"]) == 4 and summary["pairs"] == "each against crf"
     with pytest.raises(WdTrainError, match="--only wd: no group 'wd'"):
-        report([results], renames={"wd": "softmax"}, only=["wd"])
+        report([results], renames=["wd=softmax"], only=["wd"])
 
 
-def test_rename_options_parse_as_old_equals_new():
-    assert parse_renames(["wd=softmax", " constant = softmax+constant "]) == {
-        "wd": "softmax", "constant": "softmax+constant"}
-    for bad in ("wd", "=x", "wd="):
+def test_rename_options_are_old_equals_new_matched_against_the_group_names(tmp_path):
+    assert check_renames(["wd=softmax", " constant = softmax+constant "])
+    for bad in ("wd", "=x", "wd=", " = "):
         with pytest.raises(WdTrainError, match=f"--rename {bad}: expected OLD=NEW"):
-            parse_renames([bad])
+            check_renames([bad])
+    # groups named by a config key hold "=" themselves: OLD is the part that names a group
+    groups = group_results(sweep(tmp_path), "optimizer.learning_rate")
+    assert list(groups) == ["learning_rate=5e-05", "learning_rate=0.0001"]
+    renamed = rename_groups(groups, ["learning_rate=0.0001=high", " learning_rate=5e-05 = low"],
+                            by="optimizer.learning_rate")
+    assert list(renamed) == ["low", "high"]
+    assert all(r.variant is None for runs in renamed.values() for r in runs)  # not variants
     with pytest.raises(WdTrainError, match="'wd' is renamed twice"):
-        parse_renames(["wd=a", "wd=b"])
+        rename_groups({"wd": [], "c": []}, ["wd=a", "wd=b"])
+    with pytest.raises(WdTrainError, match="ambiguous, it could rename 'a' or 'a=b'"):
+        rename_groups({"a": [], "a=b": []}, ["a=b=c"])
+
+
+def test_groups_of_runs_without_a_variant_are_renamed_with_their_runs(tmp_path):
+    records = sweep(tmp_path)
+    names = list(group_results(records))
+    renamed = rename_groups(group_results(records), [f"{names[0]}=first"])
+    assert {r.variant for r in renamed["first"]} == {"first"}
+    assert all(r.variant is None for r in renamed[names[1]])
+
+
+def test_report_into_a_comparison_folder_keeps_its_order_baseline_and_config(tmp_path):
+    """`wd-train report runs/cmp` makes the comparison's summary again; a renamed or partial
+    one must not replace it."""
+    from wd_train.experiments.summary import write_summary
+
+    records = [record(tmp_path, f"{v}{seed}", seed, 0.8 + 0.001 * seed, variant=v,
+                      overrides={"optimizer.schedule": v}) for seed in (1, 2) for v in "bac"]
+    groups = group_results(records, order=["c", "a", "b"])
+    made = build_summary(groups, baseline="a")
+    gate = {"metric": "test.f1", "min": 0.5, "applies_to": "each variant's mean",
+            "values": {"c": 0.8, "a": 0.8, "b": 0.8}, "passed": True}
+    made.config, made.gate = "/x/cmp.yaml", gate
+    write_summary(tmp_path, made, groups)
+    results = tmp_path / "results.jsonl"
+    results.write_text("".join(json.dumps(r.model_dump(mode="json")) + "\n" for r in records))
+    again = as_dict(report([results], output_dir=tmp_path))
+    assert [g["name"] for g in again["groups"]] == ["c", "a", "b"]
+    assert again["pairs"] == "each against a"
+    assert (again["config"], again["gate"]) == ("/x/cmp.yaml", gate)
+    fewer = as_dict(report([results], output_dir=tmp_path, baseline="c"))
+    assert fewer["pairs"] == "each against c" and fewer["config"] == "/x/cmp.yaml"
+    for partial in ({"only": ["a", "b"]}, {"renames": ["a=z"]}, {"by": "optimizer.schedule"}):
+        with pytest.raises(WdTrainError, match="the comparison's own summary \\(of /x/cmp.yaml"):
+            report([results], output_dir=tmp_path, **partial)
+    with pytest.raises(WdTrainError, match="--baseline z: not one of the groups"):
+        report([results], output_dir=tmp_path / "elsewhere", baseline="z")
 
 
 def test_several_variants_against_the_constant_baseline_are_holm_adjusted(tmp_path):

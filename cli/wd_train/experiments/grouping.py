@@ -95,29 +95,44 @@ def group_results(records: list[ResultLine], by: str = BY_VARIANT,
     return groups
 
 
-def parse_renames(pairs: list[str]) -> dict[str, str]:
-    """`["warmup_decay=softmax", ...]` (the `--rename OLD=NEW` options) → {old: new}."""
+def check_renames(pairs: list[str]) -> list[str]:
+    """The `--rename OLD=NEW` options, checked for their form before any file is read."""
+    for pair in pairs:
+        if "=" not in pair or not pair.partition("=")[0].strip() or \
+                not pair.rpartition("=")[2].strip():
+            raise WdTrainError(f"--rename {pair}: expected OLD=NEW, e.g. warmup_decay=softmax")
+    return pairs
+
+
+def _resolve_renames(pairs: list[str], names: list[str]) -> dict[str, str]:
+    """{old: new} from `OLD=NEW` options, OLD matched against the group names, which may hold
+    "=" themselves (`learning_rate=0.001=small` renames the group `learning_rate=0.001`)."""
     renames: dict[str, str] = {}
     for pair in pairs:
-        old, sep, new = (part.strip() for part in pair.partition("="))
-        if not sep or not old or not new:
-            raise WdTrainError(f"--rename {pair}: expected OLD=NEW, e.g. warmup_decay=softmax")
+        splits = [(pair[:i].strip(), pair[i + 1:].strip()) for i, c in enumerate(pair)
+                  if c == "="]
+        matches = [(old, new) for old, new in splits if old in names and new]
+        if not matches:
+            old = splits[0][0]
+            raise WdTrainError(f"--rename {pair}: no group {old!r} (groups: {', '.join(names)})")
+        if len(matches) > 1:
+            raise WdTrainError(f"--rename {pair}: ambiguous, it could rename "
+                               + " or ".join(repr(old) for old, _ in matches))
+        old, new = matches[0]
         if old in renames:
             raise WdTrainError(f"--rename {pair}: {old!r} is renamed twice")
         renames[old] = new
     return renames
 
 
-def rename_groups(groups: dict[str, list[ResultLine]],
-                  renames: dict[str, str]) -> dict[str, list[ResultLine]]:
-    """The groups with some renamed, in the same order. Runs grouped by variant take the new
-    name as their variant too, so that summary.json's runs say what its tables say. Lets one
-    report put runs of different comparisons side by side (the compare's `warmup_decay` as the
-    heads study's `softmax`) without editing their results files."""
-    missing = [old for old in renames if old not in groups]
-    if missing:
-        raise WdTrainError(f"--rename {missing[0]}=...: no group {missing[0]!r} "
-                           f"(groups: {', '.join(groups)})")
+def rename_groups(groups: dict[str, list[ResultLine]], pairs: list[str],
+                  by: str = BY_VARIANT) -> dict[str, list[ResultLine]]:
+    """The groups with some renamed (`OLD=NEW`), in the same order. The runs of a renamed group
+    take the new name as their variant too (grouped by a config key, they keep theirs), so that
+    summary.json's runs say what its tables say. Lets one report put runs of different
+    comparisons side by side (the compare's `warmup_decay` as the heads study's `softmax`)
+    without editing their results files."""
+    renames = _resolve_renames(pairs, list(groups))
     names = [renames.get(name, name) for name in groups]
     clash = next((name for name in names if names.count(name) > 1), None)
     if clash is not None:
@@ -126,8 +141,8 @@ def rename_groups(groups: dict[str, list[ResultLine]],
     renamed: dict[str, list[ResultLine]] = {}
     for name, runs in groups.items():
         new = renames.get(name, name)
-        renamed[new] = runs if new == name else [
-            r.model_copy(update={"variant": new}) if r.variant == name else r for r in runs]
+        renamed[new] = runs if new == name or by != BY_VARIANT else [
+            r.model_copy(update={"variant": new}) for r in runs]
     return renamed
 
 

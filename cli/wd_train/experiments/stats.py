@@ -65,12 +65,19 @@ class PairedDifference(BaseModel):
         return self.ci_low > 0 or self.ci_high < 0
 
 
+# A mean difference this small is floating-point noise (F1 differences of real runs are
+# multiples of far coarser fractions): it is 0, and no number of seeds would detect it.
+NEGLIGIBLE = 1e-9
+
+
 def paired_difference(a: dict[int, float], b: dict[int, float], scale: float = 1.0
                       ) -> PairedDifference:
     """Mean of d_i = scale · (a_i − b_i) over common seeds, ± t(0.975, n−1) · sd / √n."""
     seeds = sorted(set(a) & set(b))
     differences = [scale * (a[s] - b[s]) for s in seeds]
     stats = describe(differences)
+    if stats.mean is not None and abs(stats.mean) < NEGLIGIBLE:  # rounding noise of differences that cancel out
+        stats = stats.model_copy(update={"mean": 0.0})
     low = high = p = None
     if stats.n >= 2:
         from scipy.stats import t

@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 POINTS = 100.0
 
 
+SUMMARY_JSON = "summary.json"
+
+
 class _Record(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -305,6 +308,6 @@ def write_summary(out_dir: Path, summary: Summary, groups: dict[str, list[Result
     summary.plots = write_plots(out_dir, groups)
     write_csv_atomic(out_dir / "summary.csv", *summary_csv_rows(summary))
     write_text_atomic(out_dir / "summary.md", summary_markdown(summary))
-    write_json_atomic(out_dir / "summary.json", summary.model_dump(mode="json"))
+    write_json_atomic(out_dir / SUMMARY_JSON, summary.model_dump(mode="json"))
     log.info(f"summary: {out_dir / 'summary.md'} (+ .json, .csv, {', '.join(summary.plots)})")
     return summary

@@ -280,3 +280,12 @@ def test_compare_baseline_must_name_a_variant():
     assert CompareConfig(baseline="warmup_decay").baseline == "warmup_decay"
     with pytest.raises(ValidationError, match="baseline 'nope' is not one of the variants"):
         CompareConfig(baseline="nope")
+
+
+def test_runs_without_a_test_score_leave_dev_differences_and_say_why(tmp_path):
+    records = [record(tmp_path, f"{v}{seed}", seed, 0.8, dev_f1=0.8 + 0.01 * (v == "wd"),
+                      variant=v) for seed in (1, 2, 3) for v in ("wd", "constant")]
+    records[0].test = None
+    summary = build_summary(group_results(records))
+    assert {d.split for d in summary.differences} == {"dev"}
+    assert "No test differences: 1 of the 6 runs have no test score" in summary_markdown(summary)

@@ -265,6 +265,11 @@ def summary_markdown(summary: Summary) -> str:
         lines += [f"- {d.split} F1: {d.verdict}" for d in summary.differences]
     elif len(groups) > 1:
         lines += ["", "No split scored in every run: no differences."]
+    unscored = sum(r.test is None for r in summary.runs)
+    if len(groups) > 1 and 0 < unscored < len(summary.runs):
+        lines += ["", (f"No test differences: {unscored} of the {len(summary.runs)} runs have "
+                       "no test score (data.test unset), and differences use only splits every "
+                       "run was scored on.")]
 
     gate = summary.gate
     if gate:

@@ -6,6 +6,7 @@ import json
 import statistics
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from wd_train.cli import app
@@ -189,7 +190,6 @@ def test_rerun_resumes_from_finished_cells(comparison_copy):
 
 def test_a_saved_config_without_a_newer_key_is_still_reused(comparison_copy):
     """Configs saved before a key existed compare through the schema: its default fills in."""
-    import yaml
 
     comparison = comparison_copy
     saved = comparison["out"] / "warmup_decay" / "seed-1" / "config.yaml"
@@ -198,6 +198,20 @@ def test_a_saved_config_without_a_newer_key_is_still_reused(comparison_copy):
     saved.write_text(yaml.safe_dump(data))
     result = invoke("train", comparison["path"], "--output-dir", comparison["out"], "--quiet")
     assert result.exit_code == 0, result.output
+
+
+def test_some_variants_without_the_baseline_still_summarise(comparison_copy, tmp_path):
+    """`--variant warmup_decay` of a comparison whose baseline is `constant`: the cells run (here
+    reused) and their summary is printed; the missing baseline is not an error after training."""
+    comparison = comparison_copy
+    config = yaml.safe_load(comparison["path"].read_text())
+    config["compare"]["baseline"] = "constant"
+    path = tmp_path / "with-baseline.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = invoke("train", path, "-o", comparison["out"], "--variant", "warmup_decay")
+    assert result.exit_code == 0, result.output
+    assert "compare.baseline constant is not among the variants run" in result.stderr
+    assert "# Summary: 1 variant, 2 runs" in result.stdout
 
 
 def test_one_cell_is_an_ordinary_run(comparison):

@@ -153,7 +153,12 @@ def run_comparison(config_path: Path, config: Config, set_texts: Sequence[str], 
         return ComparisonResult(single_cell=last_metrics)
 
     groups = group_results(results, order=list(compare.variants))
-    summary = build_summary(groups, baseline=compare.baseline)
+    baseline = compare.baseline
+    if baseline is not None and baseline not in groups:  # --variant left it out
+        baseline = None
+        log.info(f"compare.baseline {compare.baseline} is not among the variants run: the "
+                 "differences printed are against another")
+    summary = build_summary(groups, baseline=baseline)
     summary.config = str(Path(config_path).resolve())
     gate = failure = None
     if config.gate is not None:

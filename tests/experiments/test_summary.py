@@ -11,6 +11,7 @@ from wd_train.evaluation import Scores
 from wd_train.experiments.grouping import check_renames, group_results, rename_groups
 from wd_train.experiments.report import report
 from wd_train.experiments.results import ResultLine
+from wd_train.experiments.stats import seeds_needed
 from wd_train.experiments.summary import build_summary, summary_markdown
 
 
@@ -257,6 +258,8 @@ def test_several_variants_against_the_constant_baseline_are_holm_adjusted(tmp_pa
         rank = sorted(ps).index(d.p_value)
         assert d.p_holm >= min(1.0, (4 - rank) * d.p_value) - 1e-12
         assert "over 4 comparisons" in d.verdict
+    for d in summary.differences:  # seeds for 80 % power at Holm's strictest level, 5 %/4
+        assert d.seeds_needed == seeds_needed(d.mean, d.std, alpha=0.0125)
     warm = tests[0]
     assert warm.p_holm < 0.05 and "significant (Holm-adjusted p" in warm.verdict
     cosine = tests[1]

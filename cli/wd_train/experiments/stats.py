@@ -108,6 +108,13 @@ def holm(p_values: list[float | None]) -> list[float | None]:
 MAX_SEEDS = 1000
 
 
+def family_alpha(family: int) -> float:
+    """The level a difference must reach among `family` Holm-adjusted comparisons to be sure of
+    significance: 5 %/m, the first (strictest) step. Seeds needed are worked out at this level,
+    so that "about N seeds would detect it" holds after the adjustment too."""
+    return 0.05 / max(family, 1)
+
+
 def seeds_needed(mean: float | None, std: float | None, power: float = 0.8,
                  alpha: float = 0.05) -> int | None:
     """Seeds a two-sided paired t-test at level `alpha` needs to detect a true difference of
@@ -157,7 +164,7 @@ def verdict(a_name: str, b_name: str, diff: PairedDifference, unit: str = "F1 po
         word = "significant" if diff.significant else "not significant"
     text = (f"{head} {signed(diff.mean)} {unit}, 95 % CI [{signed(diff.ci_low)}, "
             f"{signed(diff.ci_high)}], {word} with {diff.n} seeds")
-    needed = seeds_needed(diff.mean, diff.std)
+    needed = seeds_needed(diff.mean, diff.std, alpha=family_alpha(family))
     if "not significant" in word:
         if needed is not None and needed > diff.n:
             text += (f"; about {needed} seeds would detect {signed(diff.mean)} 80 % of the "

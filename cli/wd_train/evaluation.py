@@ -74,9 +74,10 @@ def predict_tags(
     """Tag of every word of every sentence (windows stitched back together; Viterbi, where
     the head decodes by it, over the stitched sentence)."""
     viterbi = predict.sentences is not None
-    # per sentence: each word's tag id (-1: none yet), or its per-tag scores (NaN: none yet)
-    per_word = [np.full((len(s.tokens), len(labels)), np.nan, np.float32) if viterbi
-                else np.full(len(s.tokens), -1, np.int64) for s in sentences]
+    # per sentence: each word's tag id, or its per-tag scores; and whether a window gave it
+    per_word = [np.zeros((len(s.tokens), len(labels)), np.float32) if viterbi
+                else np.zeros(len(s.tokens), np.int64) for s in sentences]
+    given = [np.zeros(len(s.tokens), bool) for s in sentences]
     lengths = [len(w.token_ids) for w in windows]
     for indices in batch_indices(lengths, batch_size, rng=None):
         tokens, segments, gold = pad_batch(windows, indices, pad_to_multiple_of)
@@ -84,10 +85,10 @@ def predict_tags(
         for row, index in enumerate(indices):
             window = windows[index]
             at_words = outputs[row][gold[row] != IGNORE]
-            per_word[window.sentence][window.first_word: window.first_word + len(at_words)] = \
-                at_words
-    missing = sum(int(np.isnan(v).any(axis=-1).sum() if viterbi else (v < 0).sum())
-                  for v in per_word)
+            span = slice(window.first_word, window.first_word + len(at_words))
+            per_word[window.sentence][span] = at_words
+            given[window.sentence][span] = True
+    missing = sum(int((~g).sum()) for g in given)
     if missing:  # cannot happen unless alignment is broken; never score a partial prediction
         raise RuntimeError(f"{missing} words received no prediction")
     tag_ids = _viterbi(predict.sentences, per_word, batch_size) if viterbi else per_word

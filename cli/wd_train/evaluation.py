@@ -103,8 +103,7 @@ def _viterbi(decode: Callable, scores: list[np.ndarray], batch_size: int) -> lis
     non_empty = [i for i, n in enumerate(lengths) if n]
     for indices in batch_indices([lengths[i] for i in non_empty], batch_size, rng=None):
         batch = [non_empty[i] for i in indices]
-        # ≥ 2 positions: a graph cannot stack the empty scan of one-word rows
-        width = max(2, max(lengths[i] for i in batch))
+        width = max(lengths[i] for i in batch)
         padded = np.zeros((len(batch), width, scores[batch[0]].shape[1]), np.float32)
         for row, i in enumerate(batch):
             padded[row, : lengths[i]] = scores[i]

@@ -90,9 +90,13 @@ def group_results(records: list[ResultLine], by: str = BY_VARIANT,
         short = by.split(".")[-1]
         for value, record in keyed:
             groups.setdefault(f"{short}={_format_value(value)}", []).append(record)
-    if order:
-        groups = {name: groups[name] for name in [*order, *groups] if name in groups}
-    return groups
+    return order_groups(groups, order or [])
+
+
+def order_groups(groups: dict[str, list[ResultLine]],
+                 order: list[str]) -> dict[str, list[ResultLine]]:
+    """The groups named in `order` first, in that order, then the others as they were."""
+    return {name: groups[name] for name in [*order, *groups] if name in groups}
 
 
 def check_renames(pairs: list[str]) -> list[str]:

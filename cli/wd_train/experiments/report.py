@@ -3,11 +3,10 @@ config key) into summary.md/.json/.csv and the charts."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..errors import WdTrainError
-from .grouping import BY_VARIANT, group_results, rename_groups, select_groups
+from .grouping import BY_VARIANT, group_results, order_groups, rename_groups, select_groups
 from .results import load_results
 from .summary import SUMMARY_JSON, Summary, build_summary, write_summary
 
@@ -15,7 +14,7 @@ from .summary import SUMMARY_JSON, Summary, build_summary, write_summary
 def _comparison_summary(folder: Path) -> Summary | None:
     """The summary a comparison wrote into `folder` (it names its config), else None."""
     try:
-        summary = Summary.model_validate(json.loads((folder / SUMMARY_JSON).read_text("utf-8")))
+        summary = Summary.model_validate_json((folder / SUMMARY_JSON).read_bytes())
     except (OSError, ValueError):
         return None
     return summary if summary.config else None
@@ -34,7 +33,7 @@ def report(inputs: list[Path], *, by: str = BY_VARIANT, output_dir: Path | None 
     the comparison's."""
     groups = rename_groups(group_results(load_results(inputs), by), renames or [], by)
     groups = select_groups(groups, only or [])
-    if baseline is not None and baseline not in groups:
+    if baseline is not None and baseline not in groups:  # named as the option it came from
         raise WdTrainError(f"--baseline {baseline}: not one of the groups ({', '.join(groups)})")
     if output_dir is None:
         first = Path(inputs[0])
@@ -45,8 +44,7 @@ def report(inputs: list[Path], *, by: str = BY_VARIANT, output_dir: Path | None 
                            "(of " + previous.config + "); write a summary made with --by, "
                            "--rename or --only elsewhere (--output-dir)")
     if previous is not None:
-        order = [g.name for g in previous.groups]
-        groups = {name: groups[name] for name in [*order, *groups] if name in groups}
+        groups = order_groups(groups, [g.name for g in previous.groups])
         if baseline is None:
             baseline = next((d.b for d in previous.differences if d.b in groups), None)
     summary = build_summary(groups, by, baseline)

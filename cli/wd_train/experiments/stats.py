@@ -76,7 +76,7 @@ def paired_difference(a: dict[int, float], b: dict[int, float], scale: float = 1
     seeds = sorted(set(a) & set(b))
     differences = [scale * (a[s] - b[s]) for s in seeds]
     stats = describe(differences)
-    if stats.mean is not None and abs(stats.mean) < NEGLIGIBLE:  # rounding noise of differences that cancel out
+    if stats.mean is not None and abs(stats.mean) < NEGLIGIBLE:  # differences that cancel out
         stats = stats.model_copy(update={"mean": 0.0})
     low = high = p = None
     if stats.n >= 2:

@@ -125,6 +125,10 @@ def viterbi_decode(emissions, lengths, transitions, start, end):
     """The best-scoring tag sequence per row [B, W] (zeros past each row's length)."""
     import tensorflow as tf
 
+    width = tf.shape(emissions)[1]
+    # ≥ 2 positions, whatever the rows: in a graph TensorFlow cannot stack the empty scan that
+    # one-word rows would leave
+    emissions = tf.pad(emissions, [[0, 0], [0, tf.maximum(0, 2 - width)], [0, 0]])
     steps = tf.shape(emissions)[1]
     num_tags = tf.shape(emissions)[2]
     best0 = start[None, :] + emissions[:, 0]
@@ -153,7 +157,7 @@ def viterbi_decode(emissions, lengths, transitions, start, end):
     # walk the pointers back from the last position; position 0's tag comes out last
     earlier = tf.scan(backward, pointers, initializer=last_tag, reverse=True)  # [W-1, B]
     path = tf.concat([tf.transpose(earlier), last_tag[:, None]], axis=1)
-    return tf.where(tf.sequence_mask(lengths, steps), path, tf.zeros_like(path))
+    return tf.where(tf.sequence_mask(lengths, steps), path, tf.zeros_like(path))[:, :width]
 
 
 def allowed_transitions(labels: list[str], scheme: str):

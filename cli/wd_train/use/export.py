@@ -218,9 +218,6 @@ class _Tagger:
             label_ids = at_words
         else:  # Viterbi over each text's words, whichever windows they came from
             scores = tf.RaggedTensor.from_row_lengths(at_words, words_per_text).to_tensor()
-            # ≥ 2 positions: a graph cannot stack the empty scan of one-word rows
-            scores = tf.pad(scores, [[0, 0], [0, tf.maximum(0, 2 - tf.shape(scores)[1])],
-                                     [0, 0]])
             decoded = self.decode(scores, tf.cast(words_per_text, tf.int32))
             label_ids = tf.RaggedTensor.from_tensor(decoded, lengths=words_per_text).flat_values
         tags = tf.gather(self.labels, label_ids)

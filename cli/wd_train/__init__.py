@@ -17,3 +17,28 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 warnings.filterwarnings("ignore", message="The initializer .* is unseeded")
 
 __version__ = "0.1.0"
+
+
+def code_version() -> str:
+    """`0.1.0`, plus `+g<commit>` (and `.dirty` with uncommitted changes) when wd-train runs
+    from a git checkout: what results lines record so a number can be traced to its code."""
+    global _code_version
+    if _code_version is None:
+        import subprocess
+
+        _code_version = __version__
+        source = os.path.dirname(os.path.abspath(__file__))
+        try:
+            def git(*args: str) -> str:
+                return subprocess.run(["git", *args], cwd=source, capture_output=True, text=True,
+                                      timeout=5, check=True).stdout.strip()
+
+            commit = git("rev-parse", "--short=12", "HEAD")
+            dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".")
+            _code_version += f"+g{commit}" + (".dirty" if dirty else "")
+        except (OSError, subprocess.SubprocessError):
+            pass  # an installed wheel: the version alone
+    return _code_version
+
+
+_code_version: str | None = None

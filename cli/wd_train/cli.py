@@ -51,6 +51,14 @@ def _fail(exc: WdTrainError) -> typer.Exit:
     return typer.Exit(exc.exit_code)
 
 
+def _program() -> str:
+    """How this process was started (`.venv/bin/wd-train`), for commands it prints."""
+    import shlex
+
+    argv0 = sys.argv[0] if sys.argv else ""
+    return shlex.quote(argv0) if os.path.basename(argv0) == "wd-train" else "wd-train"
+
+
 def _print_result(result: dict, text: str, as_json: bool, quiet: bool) -> None:
     """--json: one JSON object on stdout, the table on stderr; else the table on stdout."""
     if as_json:
@@ -74,6 +82,13 @@ def train(
         help="Comparison: run only this variant (with --seed: one run).")] = None,
     seed: Annotated[int | None, typer.Option(
         help="Comparison: run only this seed (with --variant: one run).")] = None,
+    cell: Annotated[str | None, typer.Option(
+        "--cell", metavar="NAME", help="Comparison: run only this cell, named as its folder "
+        "(e.g. warmup_decay/learning_rate=0.0003/seed-1).")] = None,
+    list_cells: Annotated[bool, typer.Option(
+        "--list-cells", help="Comparison: print one shell command per cell without a result "
+        "yet (for GNU parallel, a Slurm array, …) and exit; `wd-train report` merges them.")
+    ] = False,
     results: Annotated[Path | None, typer.Option(
         "--results", metavar="FILE",
         help="Append one JSON line per finished run to FILE (safe with parallel runs).")] = None,
@@ -90,14 +105,26 @@ def train(
         "--json", help="Print the final metrics (a comparison: its summary) as one JSON object "
         "on stdout; all else on stderr.")] = False,
 ) -> None:
-    """Train and evaluate a config: one run, or every variant × seed of its compare section."""
+    """Train and evaluate a config: one run, or every variant × grid point × seed of its
+    compare section."""
     from .console import console_session
+    from .experiments.runner import list_cells as cell_commands
     from .experiments.runner import run_config
 
+    if list_cells:
+        try:
+            commands = cell_commands(config_path, overrides, program=_program(),
+                                     output_dir=output_dir, results=results)
+        except WdTrainError as exc:
+            raise _fail(exc) from None
+        for command in commands:
+            typer.echo(command)
+        return
     with console_session(quiet) as progress:
         try:
             outcome = run_config(config_path, overrides, output_dir=output_dir,
-                                 variant=variant, seed=seed, results=results, min_f1=min_f1,
+                                 variant=variant, seed=seed, cell=cell, results=results,
+                                 min_f1=min_f1,
                                  overwrite=overwrite, resume=resume, progress=progress)
         except WdTrainError as exc:
             raise _fail(exc) from None

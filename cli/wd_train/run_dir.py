@@ -4,6 +4,8 @@ leaves for later steps, each one pydantic model written and read through it:
 - `metrics.json` (`RunMetrics`): scores, schedule, times, data sizes. Written last: its presence
   is what marks a run as finished; `finished_at` orders runs (never file times).
 - `model.json` (`TaggerFile`): what is needed to rebuild the tagger for `wd-train predict`.
+- `diverged.json` (`DivergedRun`), instead of metrics.json, when the loss diverged: where and at
+  what rate. A result too (a grid's "diverged in 2 of 3 seeds"), never a tagger.
 
 Written by the training stage, read by the experiments (metrics) and by `use` (the tagger).
 """
@@ -30,6 +32,7 @@ from .model.tagger import BackboneSpec
 
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.json"  # written last: marks the run as finished
+DIVERGED_FILE = "diverged.json"  # a run that diverged: its result is that it diverged
 TAGGER_FILE = "model.json"
 WEIGHTS_FILE = "weights.h5"
 VOCAB_FILE = "vocab.txt"  # a copy of the model's vocab: the run directory works on its own
@@ -92,8 +95,33 @@ class RunMetrics(Record):
     # what made this run: the comparison variant (if any), the overrides, the config file
     variant: str | None = None
     overrides: dict[str, Any] = {}
+    grid: dict[str, Any] = {}  # the comparison's grid point (dotted key → value), if any
     config_file: str | None = None
     finished_at: str | None = None  # ISO 8601, UTC; None only in runs older than the field
+    code_version: str | None = None  # wd-train's version (+ git commit from a checkout)
+    # the best epoch's dev predictions hold no entity although the training data has some:
+    # the run learned nothing a score could show (issue 20)
+    degenerate: bool = False
+
+
+class DivergedRun(Record):
+    """diverged.json: a run whose loss diverged (exit code 3). No weights, no scores; what made
+    it, and where and at what learning rate it broke."""
+
+    status: str = "diverged"
+    epoch: int
+    step: int  # 1-based, as the log line
+    lr: float
+    loss: float | None  # None: not finite
+    seed: int
+    schedule: Schedule
+    run_dir: str
+    variant: str | None = None
+    overrides: dict[str, Any] = {}
+    grid: dict[str, Any] = {}
+    config_file: str | None = None
+    finished_at: str | None = None
+    code_version: str | None = None
 
 
 class TaggerFile(Record):
@@ -119,6 +147,15 @@ class TaggerFile(Record):
 
 def is_finished_run(path: Path) -> bool:
     return (Path(path) / METRICS_FILE).exists()
+
+
+def is_diverged_run(path: Path) -> bool:
+    return (Path(path) / DIVERGED_FILE).exists() and not is_finished_run(path)
+
+
+def has_result(path: Path) -> bool:
+    """A run that ended with a result: finished (metrics.json) or diverged (diverged.json)."""
+    return is_finished_run(path) or is_diverged_run(path)
 
 
 def _create(path: Path) -> None:
@@ -166,15 +203,18 @@ def prepare_run_dir(path: Path, overwrite: bool) -> Path:
     unless asked to. `overwrite` also clears what an unfinished run left."""
     path = Path(path)
     _create(path)
-    if is_finished_run(path) and not overwrite:
+    if has_result(path) and not overwrite:
+        what = "a finished run" if is_finished_run(path) else \
+            f"a run that diverged ({DIVERGED_FILE})"
         raise WdTrainError(
-            f"output.dir: {path} already holds a finished run; pass --overwrite to replace "
+            f"output.dir: {path} already holds {what}; pass --overwrite to replace "
             "it or --output-dir to write elsewhere"
         )
-    if overwrite and (is_finished_run(path) or _started_run(path)):
+    if overwrite and (has_result(path) or _started_run(path)):
         # Remove the old run first so that nothing of it can be mistaken for the new one. Only
         # a folder that a wd-train run wrote is ever cleared; the lock stays.
         (path / METRICS_FILE).unlink(missing_ok=True)
+        (path / DIVERGED_FILE).unlink(missing_ok=True)
         for entry in path.iterdir():
             if entry.name == LOCK_FILE:
                 continue
@@ -201,6 +241,14 @@ def write_metrics(run_dir: Path, metrics: RunMetrics) -> None:
 
 def read_metrics(run_dir: Path) -> RunMetrics:
     return _read_record(Path(run_dir) / METRICS_FILE, RunMetrics, "metrics file")
+
+
+def write_diverged(run_dir: Path, record: DivergedRun) -> None:
+    write_json_atomic(Path(run_dir) / DIVERGED_FILE, record.model_dump(mode="json"))
+
+
+def read_diverged(run_dir: Path) -> DivergedRun:
+    return _read_record(Path(run_dir) / DIVERGED_FILE, DivergedRun, "divergence record")
 
 
 def write_tagger_file(run_dir: Path, tagger: TaggerFile) -> None:

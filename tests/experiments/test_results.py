@@ -39,19 +39,44 @@ def write_run(run_dir, **kwargs):
     return run_dir
 
 
-def test_result_line_is_flat_and_complete(tmp_path):
-    line = result_line(fake_metrics(tmp_path / "r", seed=3, f1=0.75)).model_dump(mode="json")
-    assert set(line) == {"variant", "seed", "overrides", "dev", "test", "best_epoch",
-                         "epochs_run", "schedule", "train_seconds", "train_tokens_per_s",
-                         "wall_seconds", "run_dir", "config", "finished_at"}
+def test_a_result_line_carries_what_a_summary_needs(tmp_path):
+    metrics = fake_metrics(tmp_path / "r", seed=3, f1=0.75)
+    metrics.grid = {"optimizer.learning_rate": 3e-4}
+    metrics.code_version = "0.1.0+gabc"
+    line = result_line(metrics).model_dump(mode="json")
     assert line["seed"] == 3 and line["test"]["f1"] == 0.75 and line["variant"] == "a"
     assert line["overrides"] == {"optimizer.schedule": "constant"}
+    assert line["grid"] == {"optimizer.learning_rate": 3e-4}
     assert line["config"] == "/c.yaml" and line["schedule"] == "constant"
+    assert line["status"] == "finished" and line["code_version"] == "0.1.0+gabc"
     assert "report" not in line["dev"]  # seqeval's text report stays in report.txt
     # a line written before some keys existed still reads
     bare = ResultLine.model_validate({"dev": line["dev"], "seed": 1, "run_dir": "/x",
                                       "unknown_later_key": 1})
     assert bare.variant is None and bare.overrides == {} and bare.test is None
+    assert bare.finished and bare.grid == {}
+
+
+def test_a_diverged_run_reads_back_as_a_diverged_line(tmp_path):
+    from wd_train.run_dir import DivergedRun, write_diverged
+
+    run_dir = tmp_path / "cmp" / "constant" / "learning_rate=0.001" / "seed-2"
+    run_dir.mkdir(parents=True)
+    write_diverged(run_dir, DivergedRun(
+        epoch=1, step=7, lr=1e-3, loss=None, seed=2, run_dir=str(run_dir), variant="constant",
+        grid={"optimizer.learning_rate": 1e-3},
+        schedule={"name": "constant", "learning_rate": 1e-3, "warmup_steps": 0,
+                  "decay_steps": 30, "min_lr": 1e-3}))
+    write_run(tmp_path / "cmp" / "constant" / "learning_rate=0.0001" / "seed-2", seed=2,
+              variant="constant")
+    lines = {line.status: line for line in load_results([tmp_path / "cmp"])}
+    diverged = lines["diverged"]
+    assert (diverged.seed, diverged.variant, diverged.dev) == (2, "constant", None)
+    assert (diverged.diverged.step, diverged.diverged.lr) == (7, 1e-3)
+    assert diverged.grid == {"optimizer.learning_rate": 1e-3}
+    assert lines["finished"].dev.f1 == 0.5
+    with pytest.raises(ValueError, match="needs its dev scores"):
+        ResultLine.model_validate({"seed": 1, "run_dir": "/x"})
 
 
 def test_a_comparison_folder_reads_in_finishing_order_not_file_time(tmp_path):
@@ -93,7 +118,10 @@ def test_load_errors_name_the_file_and_line(tmp_path):
     with pytest.raises(WdTrainError, match=r"bad.jsonl:2: not a JSON line"):
         load_results([bad])
     bad.write_text('{"seed": 1}\n')
-    with pytest.raises(WdTrainError, match=r"bad.jsonl:1: not a wd-train results line \(dev: "):
+    with pytest.raises(WdTrainError, match=r"bad.jsonl:1: not a wd-train results line \(run_dir"):
+        load_results([bad])
+    bad.write_text('{"seed": 1, "run_dir": "/x"}\n')
+    with pytest.raises(WdTrainError, match=r"bad.jsonl:1: .*needs its dev scores"):
         load_results([bad])
     broken = write_run(tmp_path / "broken")
     (broken / "metrics.json").write_text('{"seed": 1}')

@@ -92,7 +92,11 @@ def test_group_by_a_key_sorts_numbers_and_averages_runs_of_one_seed(tmp_path):
     # no `constant` group: each against the first
     assert (test_diff["a"], test_diff["b"]) == ("learning_rate=0.0001", "learning_rate=5e-05")
     assert test_diff["differences"] == pytest.approx([10.0, 10.0])
-    assert test_diff["significant"]  # the same −10 points on both seeds
+    # the same +10 points on both seeds: no spread, so the t-test is undefined (not "p 0")
+    assert test_diff["no_spread"] and not test_diff["significant"]
+    assert test_diff["p_value"] is None and test_diff["seeds_needed"] is None
+    assert test_diff["verdict"].endswith("+10.00 F1 points on every seed: no spread over 2 "
+                                         "seeds, not testable")
     assert "per-seed F1 is those runs' mean" in summary_markdown(built)
 
 

@@ -294,6 +294,14 @@ class CompareConfig(Section):
         description="training.seed of each run; variants are paired by seed for the confidence "
         "interval of their difference.",
     )
+    grid: dict[str, list[Any]] = Field(
+        {},
+        description="Dotted key → values, crossed with every variant (and seed): e.g. "
+        "`{optimizer.learning_rate: [3.0e-5, 1.0e-4, 3.0e-4]}`. Each grid point is a run "
+        "folder of its own, `<variant>/learning_rate=0.0003/seed-<N>/`; the summary selects "
+        "each variant's best point on dev F1 only, compares the variants there on test (paired "
+        "by seed), compares them at every shared point too, and draws lr_sensitivity.png.",
+    )
 
     @field_validator("variants")
     @classmethod
@@ -312,6 +320,34 @@ class CompareConfig(Section):
                     raise ValueError(f"{name}: {key} is set by the comparison itself "
                                      "(compare.seeds, output.dir)")
         return variants
+
+    @field_validator("grid")
+    @classmethod
+    def _check_grid(cls, grid: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for key, values in grid.items():
+            if "." not in key:
+                raise ValueError(f"{key!r} is not a dotted section.key (e.g. "
+                                 "optimizer.learning_rate)")
+            if key in CELL_KEYS or key.split(".")[0] in ("compare", "gate"):
+                raise ValueError(f"{key} is set by the comparison itself (compare.seeds, "
+                                 "output.dir)")
+            if not values:
+                raise ValueError(f"{key}: give at least one value")
+            if any(isinstance(v, (dict, list)) for v in values):
+                raise ValueError(f"{key}: grid values are single values (numbers, strings, "
+                                 "booleans)")
+            if len({repr(v) for v in values}) != len(values):
+                raise ValueError(f"{key}: a value is listed twice ({values})")
+        return grid
+
+    @model_validator(mode="after")
+    def _grid_keys_are_not_variant_keys(self) -> CompareConfig:
+        for name, overrides in self.variants.items():
+            both = sorted(set(overrides) & set(self.grid))
+            if both:
+                raise ValueError(f"variants.{name} sets {both[0]}, which compare.grid varies: "
+                                 "a cell would have two values for it")
+        return self
 
     @model_validator(mode="after")
     def _baseline_is_a_variant(self) -> CompareConfig:

@@ -16,7 +16,7 @@ import copy
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +29,19 @@ from ..config import (
     require_same_config,
     validate,
 )
-from ..errors import WdTrainError
-from ..run_dir import RunMetrics, is_finished_run, read_metrics, write_metrics
+from ..errors import TrainingDiverged, WdTrainError
+from ..run_dir import (
+    DIVERGED_FILE,
+    RunMetrics,
+    has_result,
+    is_diverged_run,
+    is_finished_run,
+    read_diverged,
+    read_metrics,
+    write_metrics,
+)
 from .gate import GateResult, check_groups, gated
+from .grid import GridPoint, check_point_names, group_name, point_name, points
 from .grouping import group_results
 from .results import ResultLine, result_from_run_dir, result_line
 from .summary import Summary, build_summary, write_summary
@@ -46,8 +56,10 @@ TrainCell = Callable[..., RunMetrics]
 class Cell:
     variant: str
     seed: int
-    overrides: dict[str, Any]  # the variant's, then --set
+    overrides: dict[str, Any]  # the variant's, the grid point's, then --set
     config: Config
+    point: GridPoint = field(default_factory=dict)  # compare.grid's values for this cell
+    name: str = ""  # its folder under output.dir: `<variant>[/<point>]/seed-<N>`
 
     @property
     def run_dir(self) -> Path:
@@ -72,33 +84,48 @@ def overrides_dict(texts: Sequence[str]) -> dict[str, Any]:
 
 
 def plan_cells(config_path: Path, config: Config, set_texts: Sequence[str]) -> list[Cell]:
-    """Every variant × seed of `config.compare`, each validated before anything runs (seed-major,
-    so an interrupted comparison has whole pairs)."""
+    """Every variant × grid point × seed of `config.compare`, each validated before anything
+    runs (seed-major, so an interrupted comparison has whole pairs)."""
     compare = config.compare
     assert compare is not None
-    if any(parse_override(t)[0] == ["training", "seed"] for t in set_texts):
-        raise WdTrainError("--set training.seed: a comparison takes its seeds from "
-                           "compare.seeds (use --seed N for one cell, or --set compare.seeds=[N])")
+    for text in set_texts:
+        keys = parse_override(text)[0]
+        if keys == ["training", "seed"]:
+            raise WdTrainError("--set training.seed: a comparison takes its seeds from "
+                               "compare.seeds (use --seed N for one cell, or --set "
+                               "compare.seeds=[N])")
+        if ".".join(keys) in compare.grid:
+            raise WdTrainError(f"--set {'.'.join(keys)}: compare.grid varies this key (use "
+                               f"--set compare.grid.{'.'.join(keys)}=[...] to change its values)")
+    check_point_names(compare.grid)
     file_raw = read_config(config_path)
     config_dir = Path(config_path).resolve().parent
     cli = overrides_dict(set_texts)
     cells = []
     for seed in compare.seeds:
         for name, variant_overrides in compare.variants.items():
-            source = f"{config_path}: compare.variants.{name}"
-            raw = copy.deepcopy(file_raw)
-            try:
-                for dotted, value in variant_overrides.items():
+            for point in points(compare.grid):
+                source = f"{config_path}: compare.variants.{name}"
+                raw = copy.deepcopy(file_raw)
+                try:
+                    for dotted, value in variant_overrides.items():
+                        apply_override(raw, dotted.split("."), value, path_base=config_dir)
+                except WdTrainError as exc:
+                    raise WdTrainError(f"{source}: {exc}") from None
+                for dotted, value in point.items():
                     apply_override(raw, dotted.split("."), value, path_base=config_dir)
-            except WdTrainError as exc:
-                raise WdTrainError(f"{source}: {exc}") from None
-            apply_overrides(raw, set_texts)
-            for section in ("compare", "gate"):  # the comparison's, not a cell's
-                raw.pop(section, None)
-            apply_override(raw, ["training", "seed"], seed, path_base=None)
-            apply_override(raw, ["output", "dir"], str(config.output.dir / name / f"seed-{seed}"),
-                           path_base=None)
-            cells.append(Cell(name, seed, {**variant_overrides, **cli}, validate(raw, source)))
+                apply_overrides(raw, set_texts)
+                for section in ("compare", "gate"):  # the comparison's, not a cell's
+                    raw.pop(section, None)
+                folder = "/".join(filter(None, (name, point_name(point),
+                                                f"seed-{seed}")))
+                apply_override(raw, ["training", "seed"], seed, path_base=None)
+                apply_override(raw, ["output", "dir"], str(config.output.dir / folder),
+                               path_base=None)
+                if point:
+                    source += f" at {point_name(point)}"
+                cells.append(Cell(name, seed, {**variant_overrides, **point, **cli},
+                                  validate(raw, source), point, folder))
     return cells
 
 
@@ -113,48 +140,93 @@ def _adopt(cell: Cell) -> RunMetrics:
     return metrics
 
 
-def run_comparison(config_path: Path, config: Config, set_texts: Sequence[str], *,
-                   variant: str | None, seed: int | None, train: TrainCell,
-                   overwrite: bool) -> ComparisonResult:
-    """Run (or reuse) the selected cells, then summarise them; `train` runs one cell."""
-    compare = config.compare
-    assert compare is not None
+def cell_names(cells: list[Cell]) -> list[str]:
+    return [cell.name for cell in cells]
+
+
+def select_cells(cells: list[Cell], compare, *, variant: str | None, seed: int | None,
+                 cell: str | None) -> list[Cell]:
+    """The cells `--variant`, `--seed` and `--cell` pick (all of them when none is given)."""
     if variant is not None and variant not in compare.variants:
         raise WdTrainError(f"--variant {variant}: not in compare.variants "
                            f"({', '.join(compare.variants)})")
     if seed is not None and seed not in compare.seeds:
         raise WdTrainError(f"--seed {seed}: not in compare.seeds "
                            f"({', '.join(map(str, compare.seeds))})")
+    if cell is not None:
+        wanted = cell.strip("/")
+        if wanted not in cell_names(cells):
+            shown = cell_names(cells)
+            raise WdTrainError(f"--cell {cell}: no such cell (e.g. {shown[0]}; "
+                               f"`--list-cells` lists them)")
+        cells = [c for c in cells if c.name == wanted]
+    return [c for c in cells if variant in (None, c.variant) and seed in (None, c.seed)]
+
+
+def _diverged_cell(cell: Cell) -> TrainingDiverged:
+    record = read_diverged(cell.run_dir)
+    return TrainingDiverged(f"{cell.name}: diverged earlier (epoch {record.epoch}, step "
+                            f"{record.step}, lr {record.lr:.3g}), recorded in "
+                            f"{cell.run_dir / DIVERGED_FILE}; --overwrite to train it again")
+
+
+def run_comparison(config_path: Path, config: Config, set_texts: Sequence[str], *,
+                   variant: str | None, seed: int | None, train: TrainCell,
+                   overwrite: bool, cell: str | None = None) -> ComparisonResult:
+    """Run (or reuse) the selected cells, then summarise them; `train` runs one cell. A cell
+    that diverges is a result (diverged.json, a results line with status `diverged`): the
+    comparison goes on with the next cell, and reuses it rather than retrying it."""
+    compare = config.compare
+    assert compare is not None
     if is_finished_run(config.output.dir):
         raise WdTrainError(f"output.dir: {config.output.dir} holds a single finished run; a "
                            "comparison needs a folder of its own (--output-dir)")
-    cells = [c for c in plan_cells(Path(config_path), config, set_texts)
-             if variant in (None, c.variant) and seed in (None, c.seed)]
-    selected = variant is not None or seed is not None
-    log.info(f"comparison: {len(compare.variants)} variants × {len(compare.seeds)} seeds in "
-             f"{config.output.dir}" + (f"; running {len(cells)} of its runs" if selected else ""))
+    cells = select_cells(plan_cells(Path(config_path), config, set_texts), compare,
+                         variant=variant, seed=seed, cell=cell)
+    selected = variant is not None or seed is not None or cell is not None
+    points_note = f" × {len(points(compare.grid))} grid points" if compare.grid else ""
+    log.info(f"comparison: {len(compare.variants)} variants{points_note} × "
+             f"{len(compare.seeds)} seeds in {config.output.dir}"
+             + (f"; running {len(cells)} of its runs" if selected else ""))
+    single = len(cells) == 1 and selected
 
     results: list[ResultLine] = []
     last_metrics = None
-    for number, cell in enumerate(cells, start=1):
-        where = f"[{number}/{len(cells)}] {cell.variant}, seed {cell.seed}"
-        if not overwrite and is_finished_run(cell.run_dir):
-            require_same_config(cell.run_dir, cell.config, holds="a finished run",
+    for number, one in enumerate(cells, start=1):
+        where = f"[{number}/{len(cells)}] {one.name}"
+        if not overwrite and has_result(one.run_dir):
+            what = "a finished run" if is_finished_run(one.run_dir) else "a diverged run"
+            require_same_config(one.run_dir, one.config, holds=what,
                                 redo="redo the comparison's runs")
-            log.info(f"{where}: finished run reused ({cell.run_dir})")
-            last_metrics = _adopt(cell)
-            results.append(result_from_run_dir(cell.run_dir))
+            if is_diverged_run(one.run_dir):
+                if single:
+                    raise _diverged_cell(one)
+                log.info(f"{where}: diverged run reused ({one.run_dir})")
+            else:
+                log.info(f"{where}: finished run reused ({one.run_dir})")
+                last_metrics = _adopt(one)
+            results.append(result_from_run_dir(one.run_dir))
             continue
-        log.info(f"{where} → {cell.run_dir}")
-        last_metrics = train(cell.config, variant=cell.variant, overrides=cell.overrides)
+        log.info(f"{where} → {one.run_dir}")
+        try:
+            last_metrics = train(one.config, variant=one.variant, overrides=one.overrides,
+                                 grid=one.point)
+        except TrainingDiverged as exc:
+            if single:
+                raise
+            log.warning(f"{where}: {exc} (counted as diverged; the comparison goes on)")
+            results.append(result_from_run_dir(one.run_dir))
+            continue
         results.append(result_line(last_metrics))
 
-    if len(cells) == 1 and selected:
+    if single:
         return ComparisonResult(single_cell=last_metrics)
 
-    groups = group_results(results, order=list(compare.variants))
+    order = [group_name(v, p) for v in compare.variants for p in points(compare.grid)]
+    groups = group_results(results, order=order)
     baseline = compare.baseline
-    if baseline is not None and baseline not in groups:  # --variant left it out
+    if baseline is not None and baseline not in compare.variants or (
+            baseline is not None and not any(r.variant == baseline for r in results)):
         baseline = None
         log.info(f"compare.baseline {compare.baseline} is not among the variants run: the "
                  "differences printed are against another")

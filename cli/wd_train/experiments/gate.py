@@ -63,14 +63,22 @@ def check_run(gate: GateConfig, run: Scored) -> GateResult:
 
 
 def check_groups(gate: GateConfig, groups: dict[str, list[Scored]]) -> GateResult:
-    """A comparison passes when every variant's mean of the metric over its seeds holds."""
+    """A comparison passes when every variant's mean of the metric over its seeds holds, and
+    no run of it diverged (a diverged run has no score to average: it fails the gate)."""
+    finished = {name: [r for r in runs if getattr(r, "status", "finished") == "finished"]
+                for name, runs in groups.items()}
     means = {name: sum(metric_value(r, gate.metric) for r in runs) / len(runs)
-             for name, runs in groups.items()}
+             for name, runs in finished.items() if runs}
     failures = []
+    for name, runs in groups.items():
+        diverged = len(runs) - len(finished[name])
+        if diverged:
+            failures.append(f"gate failed: {name}: {diverged} of {len(runs)} "
+                            f"run{'s' * (len(runs) != 1)} diverged")
     for name, mean in means.items():
         if mean < gate.min:
             shown, threshold = _pair(mean, gate.min)
-            runs = len(groups[name])
+            runs = len(finished[name])
             failures.append(f"gate failed: {name}: mean {gate.metric} over {runs} "
                             f"run{'s' * (runs != 1)} = {shown} < {threshold}")
     details = {"metric": gate.metric, "min": gate.min, "applies_to": "each variant's mean",

@@ -11,6 +11,7 @@ import yaml
 
 from ..errors import WdTrainError
 from ..run_dir import CONFIG_FILE
+from .grid import group_name
 from .results import ResultLine
 
 BY_VARIANT = "variant"
@@ -23,8 +24,8 @@ def _format_value(value: Any) -> str:
 
 
 def _settings(record: ResultLine) -> dict[str, Any]:
-    return {k: v for k, v in record.overrides.items()
-            if k not in NOT_A_SETTING and k.split(".")[0] not in NOT_A_SETTING}
+    return {k: v for k, v in record.overrides.items() if k not in record.grid
+            and k not in NOT_A_SETTING and k.split(".")[0] not in NOT_A_SETTING}
 
 
 def _settings_labels(records: list[ResultLine]) -> list[str]:
@@ -74,6 +75,8 @@ def group_results(records: list[ResultLine], by: str = BY_VARIANT,
         labels = dict(zip(map(id, unnamed), _settings_labels(unnamed)))
         for record in records:
             name = record.variant or labels[id(record)]
+            if record.grid:  # a grid cell: its variant at its point
+                name = group_name(name, record.grid)
             groups.setdefault(name, []).append(record)
     else:
         if "." not in by:

@@ -2,7 +2,10 @@
 
 - lr.png: learning rate per step of every run, one colour per group (warmup ramp and decay);
 - dev_f1.png: dev micro F1 per epoch, mean over seeds with a min–max band;
-- loss.png: mean training loss per epoch, same layout.
+- loss.png: mean training loss per epoch, same layout;
+- lr_sensitivity.png (a grid): dev and test F1 over the grid's first key, one line per variant,
+  a min–max band over seeds, each variant's best point (dev) starred, diverged seeds marked.
+  Drawn from the summary's own numbers, not re-read from the runs.
 
 They are read from each run directory's lr.csv and history.csv; runs whose directory is gone are
 left out of the charts (their numbers still count in the tables).
@@ -13,15 +16,19 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..files import write_bytes_atomic
 from ..run_dir import HISTORY_FILE, LR_FILE
+from .grid_summary import GridSummary
 from .results import ResultLine
 
 log = logging.getLogger(__name__)
 
 PLOT_FILES = ("lr.png", "dev_f1.png", "loss.png")
+SENSITIVITY_PLOT = "lr_sensitivity.png"
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
@@ -114,11 +121,109 @@ def _epoch_chart(groups: dict[str, list[ResultLine]], column: str, scale: float,
     return True
 
 
-def write_plots(out_dir: Path, groups: dict[str, list[ResultLine]]) -> list[str]:
-    """Draw the charts into `out_dir`; returns the file names written."""
+@dataclass
+class SensitivityLine:
+    """One line of lr_sensitivity.png: a variant (at one value of the grid's other keys) over
+    the grid's first key, dev and test F1 in points; NaN where no seed finished."""
+
+    label: str
+    x: list[Any]
+    dev_mean: list[float]
+    dev_min: list[float]
+    dev_max: list[float]
+    test_mean: list[float]
+    diverged: list[int]  # seeds that diverged at each x
+    degenerate: list[int]  # finished seeds that predicted no entity on dev
+
+
+def sensitivity_lines(grid: GridSummary) -> list[SensitivityLine]:
+    """The summary's grid cells as lines over its first key (numeric order, as the summary)."""
+    x_key, other_keys = grid.keys[0], grid.keys[1:]
+    lines: dict[str, SensitivityLine] = {}
+    nan = float("nan")
+
+    def points(value: float | None) -> float:
+        return nan if value is None else 100.0 * value
+
+    for cell in grid.cells:
+        rest = ", ".join(f"{k.split('.')[-1]}={cell.point.get(k)}" for k in other_keys)
+        label = f"{cell.variant}, {rest}" if rest else cell.variant
+        line = lines.setdefault(label, SensitivityLine(label, [], [], [], [], [], [], []))
+        line.x.append(cell.point.get(x_key))
+        line.dev_mean.append(points(cell.dev_f1.mean))
+        line.dev_min.append(points(cell.dev_f1.min))
+        line.dev_max.append(points(cell.dev_f1.max))
+        line.test_mean.append(points(cell.test_f1.mean))
+        line.diverged.append(cell.diverged)
+        line.degenerate.append(cell.degenerate)
+    return list(lines.values())
+
+
+def _sensitivity_chart(grid: GridSummary, path: Path) -> bool:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    lines = sensitivity_lines(grid)
+    xs = [x for line in lines for x in line.x]
+    numeric = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in xs)
+    log_x = numeric and min(xs) > 0 and max(xs) / min(xs) >= 10
+    categories = list(dict.fromkeys(map(str, xs)))
+    figure = Figure(figsize=(11, 4.5), dpi=120, layout="constrained")
+    FigureCanvasAgg(figure)
+    dev_axes, test_axes = figure.subplots(1, 2, sharex=True)
+    key = grid.keys[0]
+    for axes, split in ((dev_axes, "dev"), (test_axes, "test")):
+        axes.set_title(f"{split} micro F1 over {key}" + (" (band: min–max over seeds)"
+                                                         if split == "dev" else " (mean)"),
+                       fontsize=10)
+        axes.set_xlabel(key + (" (log scale)" if log_x else ""))
+        axes.set_ylabel(f"{split} F1 (points)")
+        axes.grid(True, alpha=0.3)
+        if log_x:
+            axes.set_xscale("log")
+    for index, line in enumerate(lines):
+        colour = _colour(index)
+        x = line.x if numeric else [categories.index(str(v)) for v in line.x]
+        best = next((b for b in grid.best if b.variant == line.label.split(",")[0]), None)
+        dev_axes.plot(x, line.dev_mean, marker="o", color=colour, label=line.label)
+        dev_axes.fill_between(x, line.dev_min, line.dev_max, color=colour, alpha=0.2,
+                              linewidth=0)
+        test_axes.plot(x, line.test_mean, marker="o", color=colour, label=line.label)
+        if best is not None and best.point is not None and len(grid.keys) == 1:
+            bx = best.point[key] if numeric else categories.index(str(best.point[key]))
+            dev_axes.plot([bx], [100.0 * best.dev_f1], marker="*", markersize=14,
+                          color=colour, linestyle="none")
+        for axes in (dev_axes, test_axes):
+            for xi, count, bad in zip(x, line.diverged, line.degenerate):
+                if count:  # diverged seeds: an x at the bottom with their count
+                    axes.plot([xi], [0], marker="x", markersize=10, color=colour,
+                              linestyle="none")
+                    axes.annotate(f"{count} diverged", (xi, 0), textcoords="offset points",
+                                  xytext=(0, 6 + 10 * index), ha="center", fontsize=7,
+                                  color=colour)
+                elif bad:
+                    axes.annotate(f"{bad} no entity", (xi, 0), textcoords="offset points",
+                                  xytext=(0, 6 + 10 * index), ha="center", fontsize=7,
+                                  color=colour)
+    if not numeric:
+        for axes in (dev_axes, test_axes):
+            axes.set_xticks(range(len(categories)), categories)
+    for axes in (dev_axes, test_axes):
+        axes.set_ylim(bottom=-2)
+    dev_axes.legend(loc="best", fontsize=8, title="★ best on dev", title_fontsize=8)
+    _save(figure, path)
+    return True
+
+
+def write_plots(out_dir: Path, groups: dict[str, list[ResultLine]],
+                grid: GridSummary | None = None) -> list[str]:
+    """Draw the charts into `out_dir` (with a grid, lr_sensitivity.png from the summary's own
+    numbers); returns the file names written."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
+    if grid is not None and grid.cells and _sensitivity_chart(grid, out_dir / SENSITIVITY_PLOT):
+        written.append(SENSITIVITY_PLOT)
     charts = {
         "lr.png": lambda p: _lr_chart(groups, p),
         "dev_f1.png": lambda p: _epoch_chart(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import WdTrainError
+from .grid_summary import is_grid
 from .grouping import BY_VARIANT, group_results, order_groups, rename_groups, select_groups
 from .results import load_results
 from .summary import SUMMARY_JSON, Summary, build_summary, write_summary
@@ -33,8 +34,13 @@ def report(inputs: list[Path], *, by: str = BY_VARIANT, output_dir: Path | None 
     the comparison's."""
     groups = rename_groups(group_results(load_results(inputs), by), renames or [], by)
     groups = select_groups(groups, only or [])
-    if baseline is not None and baseline not in groups:  # named as the option it came from
-        raise WdTrainError(f"--baseline {baseline}: not one of the groups ({', '.join(groups)})")
+    runs = [r for g in groups.values() for r in g]
+    # a grid's baseline is a variant (compared at its best point), not one grid cell
+    grid = by == BY_VARIANT and is_grid(runs)
+    names = list(dict.fromkeys(r.variant or "" for r in runs)) if grid else list(groups)
+    if baseline is not None and baseline not in names:  # named as the option it came from
+        raise WdTrainError(f"--baseline {baseline}: not one of the "
+                           f"{'variants' if grid else 'groups'} ({', '.join(names)})")
     if output_dir is None:
         first = Path(inputs[0])
         output_dir = first if first.is_dir() else first.parent
@@ -45,7 +51,9 @@ def report(inputs: list[Path], *, by: str = BY_VARIANT, output_dir: Path | None 
                            "--rename or --only elsewhere (--output-dir)")
     if previous is not None:
         groups = order_groups(groups, [g.name for g in previous.groups])
-        if baseline is None:
+        if baseline is None and previous.grid is not None:
+            baseline = previous.grid.baseline if previous.grid.baseline in names else None
+        elif baseline is None:
             baseline = next((d.b for d in previous.differences if d.b in groups), None)
     summary = build_summary(groups, by, baseline)
     if previous is not None:

@@ -1,22 +1,43 @@
 """Results lines: one flat JSON object per finished run (`ResultLine`), appended to a shared file
 (`--results`), and read back — from results files or from run directories — by `wd-train report`.
 
-A line: variant, seed, overrides (dotted key → value), dev/test scores, best epoch, times, run
-directory, config file, finish time. `jq -r '[.variant, .seed, .test.f1] | @tsv'` reads it.
+A line: variant, seed, overrides (dotted key → value), grid point, status (`finished`, or
+`diverged` with where), dev/test scores, best epoch, times, run directory, config file, finish
+time, code version. `jq -r '[.variant, .seed, .test.f1] | @tsv'` reads it.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from ..errors import WdTrainError
 from ..evaluation import Scores
 from ..files import append_line_locked
-from ..run_dir import METRICS_FILE, RunMetrics, read_metrics
+from ..run_dir import (
+    DIVERGED_FILE,
+    METRICS_FILE,
+    DivergedRun,
+    RunMetrics,
+    has_result,
+    is_diverged_run,
+    read_diverged,
+    read_metrics,
+)
+
+
+class DivergedAt(BaseModel):
+    """Where a diverged run broke: epoch, step (1-based), the learning rate there, the loss."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    epoch: int
+    step: int
+    lr: float
+    loss: float | None = None  # None: not finite
 
 
 class ResultLine(BaseModel):
@@ -27,7 +48,12 @@ class ResultLine(BaseModel):
     variant: str | None = None
     seed: int
     overrides: dict[str, Any] = {}
-    dev: Scores
+    grid: dict[str, Any] = {}  # the comparison's grid point, if any
+    # finished: scored; diverged: no scores, `diverged` says where (a result all the same)
+    status: Literal["finished", "diverged"] = "finished"
+    diverged: DivergedAt | None = None
+    degenerate: bool = False  # finished, but predicted no entity on dev (see RunMetrics)
+    dev: Scores | None = None
     test: Scores | None = None
     best_epoch: int | None = None
     epochs_run: int | None = None
@@ -38,6 +64,19 @@ class ResultLine(BaseModel):
     run_dir: str
     config: str | None = None
     finished_at: str | None = None  # ISO 8601, UTC: orders runs
+    code_version: str | None = None
+
+    @model_validator(mode="after")
+    def _scored_when_finished(self) -> ResultLine:
+        if self.status == "finished" and self.dev is None:
+            raise ValueError("a finished run's line needs its dev scores")
+        if self.status == "diverged" and self.diverged is None:
+            raise ValueError("a diverged run's line needs where it diverged")
+        return self
+
+    @property
+    def finished(self) -> bool:
+        return self.status == "finished"
 
 
 def result_line(metrics: RunMetrics) -> ResultLine:
@@ -46,6 +85,8 @@ def result_line(metrics: RunMetrics) -> ResultLine:
         variant=metrics.variant,
         seed=metrics.seed,
         overrides=metrics.overrides,
+        grid=metrics.grid,
+        degenerate=metrics.degenerate,
         dev=metrics.dev,
         test=metrics.test,
         best_epoch=metrics.best_epoch,
@@ -57,7 +98,19 @@ def result_line(metrics: RunMetrics) -> ResultLine:
         run_dir=metrics.run_dir,
         config=metrics.config_file,
         finished_at=metrics.finished_at,
+        code_version=metrics.code_version,
     )
+
+
+def diverged_line(record: DivergedRun) -> ResultLine:
+    """The results line of a run that diverged, from its diverged.json."""
+    return ResultLine(
+        variant=record.variant, seed=record.seed, overrides=record.overrides, grid=record.grid,
+        status="diverged",
+        diverged=DivergedAt(epoch=record.epoch, step=record.step, lr=record.lr,
+                            loss=record.loss),
+        schedule=record.schedule.name, run_dir=record.run_dir, config=record.config_file,
+        finished_at=record.finished_at, code_version=record.code_version)
 
 
 def append_result(path: Path, line: ResultLine) -> None:
@@ -67,9 +120,12 @@ def append_result(path: Path, line: ResultLine) -> None:
 
 
 def result_from_run_dir(run_dir: Path) -> ResultLine:
+    """A finished or a diverged run's line, from its run directory."""
     run_dir = Path(run_dir)
-    metrics = read_metrics(run_dir)
-    line = result_line(metrics)
+    if is_diverged_run(run_dir):
+        line = diverged_line(read_diverged(run_dir))
+    else:
+        line = result_line(read_metrics(run_dir))
     line.run_dir = str(run_dir.resolve())  # where it is now, even if it was moved
     return line
 
@@ -110,13 +166,15 @@ def load_results(inputs: list[Path]) -> list[ResultLine]:
     for path in map(Path, inputs):
         if path.is_file():
             found = _results_from_file(path)
-        elif (path / METRICS_FILE).is_file():
+        elif has_result(path):
             found = [result_from_run_dir(path)]
         elif path.is_dir():
             # In finishing order, as a results file would list them (so a comparison's
             # variants come in the order it ran them).
-            found = sorted((result_from_run_dir(marker.parent)
-                            for marker in path.rglob(METRICS_FILE)), key=_finish_order)
+            markers = sorted({marker.parent for name in (METRICS_FILE, DIVERGED_FILE)
+                              for marker in path.rglob(name)})
+            found = sorted((result_from_run_dir(folder) for folder in markers
+                            if has_result(folder)), key=_finish_order)
             if not found:
                 raise WdTrainError(f"{path}: no finished runs in this folder (no "
                                    f"{METRICS_FILE} below it)")

@@ -5,17 +5,18 @@ comparison — then the results line (`--results`) and the gate. The CLI prints 
 from __future__ import annotations
 
 import logging
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Config, GateConfig, load_config
 from ..data.dataset import train_entity_types
-from ..errors import WdTrainError
-from ..run_dir import RunMetrics
-from .comparison import overrides_dict, run_comparison
+from ..errors import TrainingDiverged, WdTrainError
+from ..run_dir import RunMetrics, has_result, is_diverged_run
+from .comparison import overrides_dict, plan_cells, run_comparison
 from .gate import GateResult, check_run, gated
-from .results import append_result, result_line
+from .results import ResultLine, append_result, result_from_run_dir, result_line
 from .summary import Summary, summary_markdown
 from .tables import metrics_table
 
@@ -75,15 +76,44 @@ def train_one(config: Config, *, results: Path | None, overwrite: bool, resume: 
     tf_logger = logging.getLogger("tensorflow")
     if _drop_retrace_warnings not in tf_logger.filters:
         tf_logger.addFilter(_drop_retrace_warnings)
-    metrics = train_run(config, overwrite=overwrite, resume=resume, progress=progress,
-                        **made_by)
+    try:
+        metrics = train_run(config, overwrite=overwrite, resume=resume, progress=progress,
+                            **made_by)
+    except TrainingDiverged:
+        # a divergence is a result too: its line (status "diverged") goes to --results
+        if results is not None and is_diverged_run(config.output.dir):
+            _append(results, result_from_run_dir(config.output.dir), "diverged")
+        raise
     if results is not None and metrics.run_dir:  # not a multi-worker run's other workers
-        try:
-            append_result(results, result_line(metrics))
-        except OSError as exc:
-            raise WdTrainError(f"--results {results}: cannot append ({exc.strerror or exc}); the "
-                               f"run itself finished in {metrics.run_dir}") from None
+        _append(results, result_line(metrics), "finished")
     return metrics
+
+
+def _append(results: Path, line: ResultLine, how: str) -> None:
+    try:
+        append_result(results, line)
+    except OSError as exc:
+        raise WdTrainError(f"--results {results}: cannot append ({exc.strerror or exc}); the "
+                           f"run itself {how} in {line.run_dir}") from None
+
+
+def list_cells(config_path: Path, set_texts: Sequence[str] = (), *, program: str = "wd-train",
+               output_dir: Path | None = None, results: Path | None = None) -> list[str]:
+    """One shell command per cell of the config's comparison that has no result yet (neither
+    finished nor diverged), for GNU parallel, a Slurm job array or any other scheduler. Each
+    runs exactly one cell (`--cell`); `wd-train report` merges whatever finished."""
+    config, _ = load_config(config_path, [
+        *set_texts, *([f"output.dir={Path(output_dir).resolve()}"] if output_dir else [])])
+    if config.compare is None:
+        raise WdTrainError(f"--list-cells: {config_path} has no compare section (one run: "
+                           "nothing to list)")
+    common = [*(f"--set {shlex.quote(text)}" for text in set_texts),
+              *([f"--output-dir {shlex.quote(str(output_dir))}"] if output_dir else []),
+              *([f"--results {shlex.quote(str(results))}"] if results else [])]
+    return [" ".join([program, "train", shlex.quote(str(config_path)), "--cell",
+                      shlex.quote(cell.name), *common, "--quiet"])
+            for cell in plan_cells(Path(config_path), config, list(set_texts))
+            if not has_result(cell.run_dir)]
 
 
 def run_config(
@@ -93,6 +123,7 @@ def run_config(
     output_dir: Path | None = None,
     variant: str | None = None,
     seed: int | None = None,
+    cell: str | None = None,
     results: Path | None = None,
     min_f1: float | None = None,
     overwrite: bool = False,
@@ -121,8 +152,10 @@ def run_config(
             raise WdTrainError(f"--results {results}: cannot append ({exc.strerror})") from None
 
     if config.compare is None:
-        if variant is not None or seed is not None:
-            raise WdTrainError(f"{'--variant' if variant is not None else '--seed'}: "
+        if variant is not None or seed is not None or cell is not None:
+            option = "--variant" if variant is not None else "--seed" if seed is not None \
+                else "--cell"
+            raise WdTrainError(f"{option}: "
                                f"{config_path} has no compare section (for a plain run use "
                                "--set training.seed=N)")
         metrics = train_one(config, results=results, overwrite=overwrite, resume=resume,
@@ -131,7 +164,7 @@ def run_config(
         return run_outcome(config.gate, metrics)
 
     comparison = run_comparison(
-        Path(config_path), config, set_texts, variant=variant, seed=seed,
+        Path(config_path), config, set_texts, variant=variant, seed=seed, cell=cell,
         train=lambda cell_config, **made_by: train_one(
             cell_config, results=results, overwrite=overwrite, resume=resume,
             progress=progress, config_file=config_file, **made_by),

@@ -49,7 +49,14 @@ class PairedDifference(BaseModel):
     std: float | None
     ci_low: float | None
     ci_high: float | None
-    p_value: float | None = None  # two-sided paired t-test; None below 2 seeds
+    p_value: float | None = None  # two-sided paired t-test; None below 2 seeds or no spread
+
+    @computed_field
+    @property
+    def no_spread(self) -> bool:
+        """Two or more seeds that all gave the same difference: the t-test is undefined (its
+        standard error is 0), so nothing is claimed, not even at p 0."""
+        return len(self.seeds) >= 2 and self.std == 0
 
     @computed_field
     @property
@@ -78,17 +85,17 @@ def paired_difference(a: dict[int, float], b: dict[int, float], scale: float = 1
     stats = describe(differences)
     if stats.mean is not None and abs(stats.mean) < NEGLIGIBLE:  # differences that cancel out
         stats = stats.model_copy(update={"mean": 0.0})
+    if stats.std is not None and stats.std < NEGLIGIBLE:  # the same difference on every seed
+        stats = stats.model_copy(update={"std": 0.0})
     low = high = p = None
     if stats.n >= 2:
         from scipy.stats import t
 
         standard_error = stats.std / math.sqrt(stats.n)
-        half = t_critical(stats.n - 1) * standard_error
-        low, high = stats.mean - half, stats.mean + half
-        if standard_error > 0:
+        if standard_error > 0:  # else every seed gave the same difference: not testable
+            half = t_critical(stats.n - 1) * standard_error
+            low, high = stats.mean - half, stats.mean + half
             p = float(2 * t.sf(abs(stats.mean) / standard_error, stats.n - 1))
-        else:  # every seed gave the same difference
-            p = 1.0 if stats.mean == 0 else 0.0
     return PairedDifference(seeds=seeds, differences=differences, mean=stats.mean,
                             std=stats.std, ci_low=low, ci_high=high, p_value=p)
 
@@ -119,12 +126,10 @@ def seeds_needed(mean: float | None, std: float | None, power: float = 0.8,
                  alpha: float = 0.05) -> int | None:
     """Seeds a two-sided paired t-test at level `alpha` needs to detect a true difference of
     `mean` with probability `power`, if the seeds' differences spread by `std` (the observed
-    one). None where it cannot be said (no spread measured, a zero difference) or above
-    MAX_SEEDS."""
-    if mean is None or std is None or mean == 0:
+    one). None where it cannot be said (no spread measured or none at all, a zero difference)
+    or above MAX_SEEDS."""
+    if mean is None or std is None or mean == 0 or std == 0:
         return None
-    if std == 0:
-        return 2
     from scipy.stats import nct, t
 
     effect = abs(mean) / std
@@ -157,6 +162,9 @@ def verdict(a_name: str, b_name: str, diff: PairedDifference, unit: str = "F1 po
     if diff.n == 1:
         return f"{head} {signed(diff.mean)} {unit} (seed {diff.seeds[0]}), n=1: no confidence " \
                "interval"
+    if diff.no_spread:
+        return (f"{head} {signed(diff.mean)} {unit} on every seed: no spread over {diff.n} "
+                "seeds, not testable")
     if family > 1 and holm_p is not None:
         word = "significant" if holm_p < 0.05 else "not significant"
         word += f" (Holm-adjusted p {holm_p:.3g} over {family} comparisons)"

@@ -18,23 +18,13 @@ from pydantic import BaseModel, ConfigDict
 from ..errors import WdTrainError
 from ..files import write_csv_atomic, write_json_atomic, write_text_atomic
 from ..run_dir import now_iso
+from .differences import POINTS, Difference, against_baseline, difference_rows, f1_of, per_seed
+from .grid_summary import GridSummary, grid_markdown, grid_order, grid_summary, is_grid
 from .grouping import BY_VARIANT
 from .results import ResultLine
-from .stats import (
-    Describe,
-    PairedDifference,
-    describe,
-    family_alpha,
-    holm,
-    paired_difference,
-    seeds_needed,
-    signed,
-    verdict,
-)
+from .stats import Describe, describe
 
 log = logging.getLogger(__name__)
-
-POINTS = 100.0
 
 
 SUMMARY_JSON = "summary.json"
@@ -46,7 +36,9 @@ class _Record(BaseModel):
 
 class GroupRow(_Record):
     name: str
-    n: int
+    n: int  # finished runs (the F1 statistics are over these)
+    diverged: int = 0  # runs that diverged: counted, never scored
+    degenerate: int = 0  # finished runs that predicted no entity on dev (in the means)
     seeds: list[int]
     runs_per_seed: int
     dev_f1: Describe
@@ -59,20 +51,6 @@ class GroupRow(_Record):
 class SeedRow(_Record):
     seed: int
     cells: dict[str, dict[str, float | None]]  # group → split → F1
-
-
-class Difference(PairedDifference):
-    """A paired difference a − b on one split, with its verdict in words."""
-
-    a: str
-    b: str
-    split: str
-    unit: str
-    p_holm: float | None = None  # Holm-adjusted over the split's comparisons with the baseline
-    # for 80 % power at the 5 % level (5 %/m in a family of m: Holm's strictest step), from
-    # the observed spread
-    seeds_needed: int | None = None
-    verdict: str
 
 
 class Summary(_Record):
@@ -88,40 +66,22 @@ class Summary(_Record):
     config: str | None = None  # the comparison's config file
     gate: dict[str, Any] | None = None  # the gate's details, when the config has one
     plots: list[str] = []
+    grid: GridSummary | None = None  # a grid comparison's analysis (grid_summary.py)
 
 
-def _f1(record: ResultLine, split: str) -> float | None:
-    scores = getattr(record, split)
-    return None if scores is None else float(scores.f1)
-
-
-def _per_seed(runs: list[ResultLine], split: str) -> dict[int, float]:
-    """Seed → F1 (the mean, where a group holds several runs of one seed)."""
-    values: dict[int, list[float]] = {}
-    for record in runs:
-        f1 = _f1(record, split)
-        if f1 is not None:
-            values.setdefault(record.seed, []).append(f1)
-    return {seed: sum(v) / len(v) for seed, v in values.items()}
-
-
-def _splits(groups: dict[str, list[ResultLine]]) -> list[str]:
-    """Splits every run was scored on: test first (dev picked the epoch, so it flatters)."""
-    runs = [r for g in groups.values() for r in g]
-    return [s for s in ("test", "dev") if all(_f1(r, s) is not None for r in runs)]
-
-
-def _group_row(name: str, runs: list[ResultLine]) -> GroupRow:
+def _group_row(name: str, all_runs: list[ResultLine]) -> GroupRow:
+    runs = [r for r in all_runs if r.finished]
     seeds = sorted({r.seed for r in runs})
 
     def stats_of(key: str) -> Describe:
         return describe([float(v) for v in (getattr(r, key) for r in runs) if v is not None])
 
     return GroupRow(
-        name=name, n=len(runs), seeds=seeds,
-        runs_per_seed=max(sum(r.seed == s for r in runs) for s in seeds),
-        dev_f1=describe([f for f in (_f1(r, "dev") for r in runs) if f is not None]),
-        test_f1=describe([f for f in (_f1(r, "test") for r in runs) if f is not None]),
+        name=name, n=len(runs), seeds=seeds, diverged=len(all_runs) - len(runs),
+        degenerate=sum(r.degenerate for r in runs),
+        runs_per_seed=max((sum(r.seed == s for r in runs) for s in seeds), default=0),
+        dev_f1=describe([f for f in (f1_of(r, "dev") for r in runs) if f is not None]),
+        test_f1=describe([f for f in (f1_of(r, "test") for r in runs) if f is not None]),
         best_epoch=stats_of("best_epoch"), train_seconds=stats_of("train_seconds"),
         wall_seconds=stats_of("wall_seconds"),
     )
@@ -146,34 +106,35 @@ def build_summary(groups: dict[str, list[ResultLine]], by: str = BY_VARIANT,
     paired difference against the baseline (`pick_baseline`), Holm-adjusted when there are
     several."""
     records = [record for runs in groups.values() for record in runs]
+    if by == BY_VARIANT and is_grid(records):
+        groups = grid_order(groups)
     all_seeds = sorted({r.seed for r in records})
-    per_seed = [SeedRow(seed=seed, cells={
-        name: {split: _per_seed(runs, split).get(seed) for split in ("dev", "test")}
+    seed_rows = [SeedRow(seed=seed, cells={
+        name: {split: per_seed(runs, split).get(seed) for split in ("dev", "test")}
         for name, runs in groups.items()}) for seed in all_seeds]
 
-    names = list(groups)
-    baseline = pick_baseline(names, baseline)
-    pairs = [(name, baseline) for name in names if name != baseline]
-    differences = []
-    for split in _splits(groups):
-        diffs = [paired_difference(_per_seed(groups[a], split), _per_seed(groups[b], split),
-                                   scale=POINTS) for a, b in pairs]
-        adjusted = holm([d.p_value for d in diffs])
-        family = sum(p is not None for p in adjusted)
-        for (a, b), diff, p_holm in zip(pairs, diffs, adjusted):
-            needed = seeds_needed(diff.mean, diff.std, alpha=family_alpha(family))
-            differences.append(Difference(
-                a=a, b=b, split=split, unit="F1 points", **diff.model_dump(), p_holm=p_holm,
-                seeds_needed=needed,
-                verdict=verdict(a, b, diff, holm_p=p_holm, family=family)))
+    grid = None
+    if by == BY_VARIANT and is_grid(records):
+        # a grid: the headline differences are each variant at its own best point (dev)
+        variants = list(dict.fromkeys(r.variant or "" for r in records))
+        grid = grid_summary(records, variants, pick_baseline(variants, baseline))
+        baseline = grid.baseline
+        differences = grid.at_best
+        pairs = (f"each variant at its best grid point (selected on dev) against {baseline} "
+                 "at its best")
+    else:
+        baseline = pick_baseline(list(groups), baseline)
+        differences = against_baseline(groups, baseline)
+        pairs = f"each against {baseline}"
     return Summary(
         group_by=by,
         groups=[_group_row(name, runs) for name, runs in groups.items()],
-        per_seed=per_seed,
+        per_seed=seed_rows,
         differences=differences,
-        pairs=f"each against {baseline}",
+        pairs=pairs,
         runs=records,
         created_at=now_iso(),
+        grid=grid,
     )
 
 
@@ -215,63 +176,68 @@ def summary_markdown(summary: Summary) -> str:
     by = summary.group_by
     groups = summary.groups
     runs = sum(g.n for g in groups)
+    diverged = sum(g.diverged for g in groups)
     if by != BY_VARIANT:
         noun = "group"
+    elif summary.grid is not None:
+        noun = "grid cell"
     elif any(r.variant for r in summary.runs):
         noun = "variant"
     else:
         noun = "setting"
     what = f"{noun}{'s' * (len(groups) != 1)}" + ("" if by == BY_VARIANT else f" by {by}")
-    lines = [f"# Summary: {len(groups)} {what}, {runs} runs", "",
+    lines = [f"# Summary: {len(groups)} {what}, {runs} runs"
+             + (f" (and {diverged} that diverged)" if diverged else ""), "",
              "Micro F1 in points (× 100): mean ± sample std over seeds, min, max.", ""]
-    header = [by if by != BY_VARIANT else noun, "n", "seeds", "dev F1", "dev min", "dev max",
-              "test F1", "test min", "test max", "best epoch", "train s"]
-    rows = [[g.name, str(g.n), " ".join(map(str, g.seeds)), _mean_std(g.dev_f1),
+    counts = ["n", *(["diverged"] if diverged else [])]
+    header = [by if by != BY_VARIANT else noun, *counts, "seeds", "dev F1", "dev min",
+              "dev max", "test F1", "test min", "test max", "best epoch", "train s"]
+    rows = [[g.name, str(g.n), *([str(g.diverged)] if diverged else []),
+             " ".join(map(str, g.seeds)), _mean_std(g.dev_f1),
              _points(g.dev_f1.min), _points(g.dev_f1.max), _mean_std(g.test_f1),
              _points(g.test_f1.min), _points(g.test_f1.max),
              _range(g.best_epoch, 1), _range(g.train_seconds, 1)] for g in groups]
     lines += _table(header, rows)
+    if diverged:
+        lines += ["", (f"{diverged} run{'s' * (diverged != 1)} diverged (exit code 3): counted "
+                  "in `diverged`, left out of every F1 statistic and of the pairs.")]
+    degenerate = [g for g in groups if g.degenerate]
+    if degenerate:
+        lines += ["", "Degenerate runs (no entity predicted on dev although the training data "
+                  "has entities) count in these means: " + ", ".join(
+                      f"{g.name} {g.degenerate} of {g.n}" for g in degenerate) + "."]
     if any(g.runs_per_seed > 1 for g in groups):
         note = "Some groups hold several runs per seed: their per-seed F1 is those runs' mean."
         lines += ["", note]
 
-    lines += ["", "## Per seed (dev / test F1)", ""]
-    names = [g.name for g in groups]
-    rows = [[str(row.seed)] + [
-        f"{_points(row.cells[name]['dev'])} / {_points(row.cells[name]['test'])}"
-        for name in names] for row in summary.per_seed]
-    lines += _table(["seed", *names], rows)
+    if summary.grid is not None:
+        lines += grid_markdown(summary.grid, _table)
+    else:
+        lines += ["", "## Per seed (dev / test F1)", ""]
+        names = [g.name for g in groups]
+        rows = [[str(row.seed)] + [
+            f"{_points(row.cells[name]['dev'])} / {_points(row.cells[name]['test'])}"
+            for name in names] for row in summary.per_seed]
+        lines += _table(["seed", *names], rows)
 
-    if summary.differences:
+    if summary.differences and summary.grid is None:
         lines += ["", "## Differences (paired by seed, 95 % CI from Student's t)", ""]
-        holm_used = len({d.a for d in summary.differences}) > 1
+        rows, holm_used = difference_rows(summary.differences)
         lines += [f"Each group against {summary.differences[0].b}"
                   + (" (significance Holm-adjusted over the comparisons of a split; seeds for "
                      "80 % power at 5 %/m for m comparisons, so that they hold after the "
                      "adjustment)." if holm_used else "."), ""]
-        rows = []
-        for d in summary.differences:
-            ci = "–" if d.ci_low is None else f"[{signed(d.ci_low)}, {signed(d.ci_high)}]"
-            mean = "–" if d.mean is None else signed(d.mean)
-            p_used = d.p_holm if holm_used else d.p_value
-            word = ("n/a" if d.ci_low is None
-                    else "significant" if (p_used is not None and p_used < 0.05
-                                           if holm_used else d.significant)
-                    else "not significant")
-            p_text = "–" if p_used is None else f"{p_used:.3g}"
-            needed = "–" if d.seeds_needed is None else str(d.seeds_needed)
-            rows.append([f"{d.a} − {d.b}", d.split, str(d.n), mean, ci,
-                         p_text, needed, word])
         lines += _table(["difference", "split", "n", "F1 points", "95 % CI",
                          "p (Holm)" if holm_used else "p", "seeds for 80 % power",
                          "verdict"], rows, right_from=2)
         lines.append("")
         lines += [f"- {d.split} F1: {d.verdict}" for d in summary.differences]
-    elif len(groups) > 1:
+    elif len(groups) > 1 and summary.grid is None:
         lines += ["", "No split scored in every run: no differences."]
-    unscored = sum(r.test is None for r in summary.runs)
-    if len(groups) > 1 and 0 < unscored < len(summary.runs):
-        lines += ["", (f"No test differences: {unscored} of the {len(summary.runs)} runs have "
+    unscored = sum(r.finished and r.test is None for r in summary.runs)
+    finished = sum(r.finished for r in summary.runs)
+    if len(groups) > 1 and 0 < unscored < finished:
+        lines += ["", (f"No test differences: {unscored} of the {finished} runs have "
                        "no test score (data.test unset), and differences use only splits every "
                        "run was scored on.")]
 
@@ -289,7 +255,7 @@ def summary_markdown(summary: Summary) -> str:
 def summary_csv_rows(summary: Summary) -> tuple[list[str], list[list[str]]]:
     """One row per group; F1 as fractions (as metrics.json)."""
     stats_columns = ["dev_f1", "test_f1"]
-    header = ["group", "n", "seeds"]
+    header = ["group", "n", "diverged", "degenerate", "seeds"]
     for key in stats_columns:
         header += [f"{key}_{k}" for k in ("mean", "std", "min", "max")]
     header += ["best_epoch_mean", "train_seconds_mean", "wall_seconds_mean"]
@@ -299,7 +265,7 @@ def summary_csv_rows(summary: Summary) -> tuple[list[str], list[list[str]]]:
 
     rows = []
     for g in summary.groups:
-        row = [g.name, str(g.n), " ".join(map(str, g.seeds))]
+        row = [g.name, str(g.n), str(g.diverged), str(g.degenerate), " ".join(map(str, g.seeds))]
         for key in stats_columns:
             row += [cell(getattr(getattr(g, key), k)) for k in ("mean", "std", "min", "max")]
         row += [cell(getattr(g, key).mean) for key in ("best_epoch", "train_seconds",
@@ -314,7 +280,7 @@ def write_summary(out_dir: Path, summary: Summary, groups: dict[str, list[Result
     from .plots import write_plots
 
     out_dir = Path(out_dir)
-    summary.plots = write_plots(out_dir, groups)
+    summary.plots = write_plots(out_dir, groups, summary.grid)
     write_csv_atomic(out_dir / "summary.csv", *summary_csv_rows(summary))
     write_text_atomic(out_dir / "summary.md", summary_markdown(summary))
     write_json_atomic(out_dir / SUMMARY_JSON, summary.model_dump(mode="json"))

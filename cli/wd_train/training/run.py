@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import shutil
 import sys
 import tempfile
@@ -14,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .. import code_version
 from ..config import Config, config_to_yaml, require_same_config
 from ..data.batching import POOL_BATCHES, batches_per_epoch
 from ..data.dataset import EncodedData, Split, load_data
@@ -34,6 +36,7 @@ from ..model.tagger import (
 from ..run_dir import (
     CONFIG_FILE,
     DEV_PREDICTIONS_FILE,
+    DIVERGED_FILE,
     HISTORY_FILE,
     LR_FILE,
     REPORT_FILE,
@@ -41,12 +44,14 @@ from ..run_dir import (
     TEST_PREDICTIONS_FILE,
     VOCAB_FILE,
     WEIGHTS_FILE,
+    DivergedRun,
     RunMetrics,
     SplitSize,
     TaggerFile,
     now_iso,
     prepare_run_dir,
     run_dir_lock,
+    write_diverged,
     write_metrics,
     write_tagger_file,
 )
@@ -78,6 +83,7 @@ def train_run(
     progress: Progress | None = None,
     variant: str | None = None,
     overrides: dict[str, Any] | None = None,
+    grid: dict[str, Any] | None = None,
     config_file: str | None = None,
 ) -> RunMetrics:
     """Train, evaluate and write the run directory `config.output.dir`. Returns metrics.json.
@@ -87,7 +93,7 @@ def train_run(
     interrupted run of the same config from its last finished epoch (a fresh start when there
     is none)."""
     made_by = {"progress": progress, "variant": variant, "overrides": overrides,
-               "config_file": config_file}
+               "grid": grid, "config_file": config_file}
     if config.training.distribution == "multi_worker":
         task = tf_config_task()
         if task is not None and task[0] != 0:
@@ -131,7 +137,7 @@ def _float32_afterwards():
 
 def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progress | None,
                variant: str | None, overrides: dict[str, Any] | None,
-               config_file: str | None) -> RunMetrics:
+               grid: dict[str, Any] | None, config_file: str | None) -> RunMetrics:
     started = time.perf_counter()
     run_dir = prepare_run_dir(config.output.dir, overwrite)
     check_positions(config.model, config.data.max_seq_len)
@@ -240,8 +246,15 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
                 else "it diverged in its first epoch")
         limit = "" if config.training.max_loss is None else \
             f" (training.max_loss {config.training.max_loss:g})"
+        # the divergence is this run's result (a grid counts it): recorded, never retried
+        write_diverged(run_dir, DivergedRun(
+            epoch=exc.epoch, step=exc.step + 1, lr=exc.lr,
+            loss=exc.loss if math.isfinite(exc.loss) else None, seed=config.training.seed,
+            schedule=schedule, run_dir=str(run_dir), variant=variant,
+            overrides=overrides or {}, grid=grid or {}, config_file=config_file,
+            finished_at=now_iso(), code_version=code_version()))
         raise TrainingDiverged(f"training diverged at {exc}{limit}; no metrics.json was "
-                               f"written, {kept}") from None
+                               f"written ({DIVERGED_FILE} records it), {kept}") from None
     tensorboard.close()
 
     model.set_weights(result.best_weights)
@@ -285,8 +298,10 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
         run_dir=str(run_dir),
         variant=variant,
         overrides=overrides or {},
+        grid=grid or {},
         config_file=config_file,
         finished_at=now_iso(),
+        code_version=code_version(),
     )
     write_metrics(run_dir, metrics)  # last: marks the run as finished
     return metrics

@@ -1,0 +1,245 @@
+"""The summary of a grid comparison (`compare.grid`): does a variant win when each variant has
+its own best setting, not one shared setting that may suit one of them only?
+
+- every variant × grid point: dev and test F1 (mean ± std, n) and how many seeds diverged;
+- each variant's best point, selected on **dev mean F1 only** (a point where a seed diverged
+  or none finished is not eligible), and the variants compared at their own best points against
+  the baseline's best point, paired by seed (test and dev, Holm over the variants);
+- the same comparison at every grid point the baseline shares (each point its own family);
+- robustness: the points within `TOLERANCE` dev F1 points of a variant's best.
+
+Selecting on dev and comparing on test keeps the selection from flattering the comparison;
+the dev differences at the best points are flattered by it and are shown as such.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from .differences import (
+    POINTS,
+    Difference,
+    against_baseline,
+    difference_rows,
+    f1_of,
+    scored_splits,
+)
+from .grid import format_value, group_name, point_name, short_names
+from .results import ResultLine
+from .stats import Describe, describe
+
+TOLERANCE = 1.0  # dev F1 points: "trains about as well as the best"
+SELECTION = ("each variant's best grid point is selected on its dev mean F1 only (points "
+             "where a seed diverged are not eligible); the variants are compared at their "
+             "own best points, paired by seed: the test differences are the unbiased answer, "
+             "the dev ones are flattered by the selection")
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class GridCell(_Record):
+    """One variant at one grid point, over its seeds."""
+
+    variant: str
+    point: dict[str, Any]
+    name: str  # the summary group: `warmup_decay/learning_rate=0.0003`
+    n: int  # finished runs
+    diverged: int
+    degenerate: int = 0
+    seeds: list[int]
+    dev_f1: Describe
+    test_f1: Describe
+
+
+class VariantBest(_Record):
+    variant: str
+    point: dict[str, Any] | None  # None: no eligible point
+    name: str | None
+    dev_f1: float | None
+    test_f1: float | None
+    # the eligible points whose dev mean is within TOLERANCE points of the best
+    near_best: list[dict[str, Any]]
+    near_best_text: str
+
+
+class PointComparison(_Record):
+    point: dict[str, Any]
+    name: str
+    differences: list[Difference]
+
+
+class GridSummary(_Record):
+    keys: list[str]
+    baseline: str
+    selection: str = SELECTION
+    tolerance: float = TOLERANCE
+    cells: list[GridCell]
+    best: list[VariantBest]
+    at_best: list[Difference]
+    at_points: list[PointComparison]
+
+
+def is_grid(records: list[ResultLine]) -> bool:
+    return any(r.grid for r in records)
+
+
+def _point_key(point: dict[str, Any], keys: list[str]) -> tuple:
+    """Numbers in numeric order, other values as text."""
+    return tuple((0, v, "") if isinstance(v, (int, float)) and not isinstance(v, bool)
+                 else (1, 0, str(v)) for v in (point.get(k) for k in keys))
+
+
+def _cell(variant: str, point: dict[str, Any], runs: list[ResultLine]) -> GridCell:
+    finished = [r for r in runs if r.finished]
+    return GridCell(
+        variant=variant, point=point, name=group_name(variant, point), n=len(finished),
+        diverged=sum(not r.finished for r in runs),
+        degenerate=sum(r.degenerate for r in finished),
+        seeds=sorted({r.seed for r in runs}),
+        dev_f1=describe([f for f in (f1_of(r, "dev") for r in finished) if f is not None]),
+        test_f1=describe([f for f in (f1_of(r, "test") for r in finished) if f is not None]))
+
+
+def _near_best_text(near: list[dict[str, Any]], eligible: int, keys: list[str]) -> str:
+    """`0.0001 … 0.0003 (3 of 5 points, ×3)` for one numeric key, else the points' names."""
+    if not near:
+        return "–"
+    counted = f"{len(near)} of {eligible} point{'s' * (eligible != 1)}"
+    if len(keys) == 1:
+        values = [p[keys[0]] for p in near]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            low, high = min(values), max(values)
+            span = f", ×{high / low:.3g}" if low > 0 and high > low else ""
+            text = format_value(low) if low == high else \
+                f"{format_value(low)} … {format_value(high)}"
+            return f"{text} ({counted}{span})"
+    return f"{', '.join(point_name(p) for p in near)} ({counted})"
+
+
+def _best(variant: str, cells: list[GridCell], keys: list[str]) -> VariantBest:
+    eligible = [c for c in cells if c.diverged == 0 and c.n > 0 and c.dev_f1.mean is not None]
+    if not eligible:
+        return VariantBest(variant=variant, point=None, name=None, dev_f1=None, test_f1=None,
+                           near_best=[], near_best_text="–")
+    top = max(eligible, key=lambda c: c.dev_f1.mean)  # first in grid order on a tie
+    floor = top.dev_f1.mean - TOLERANCE / POINTS
+    near = [c.point for c in eligible if c.dev_f1.mean >= floor]
+    return VariantBest(variant=variant, point=top.point, name=top.name, dev_f1=top.dev_f1.mean,
+                       test_f1=top.test_f1.mean, near_best=near,
+                       near_best_text=_near_best_text(near, len(eligible), keys))
+
+
+def grid_order(groups: dict[str, list[ResultLine]]) -> dict[str, list[ResultLine]]:
+    """A grid's groups by variant (first seen first), then by point (numbers in numeric
+    order), whatever order the runs finished in."""
+    runs = [r for g in groups.values() for r in g]
+    variants = list(dict.fromkeys(r.variant or "" for r in runs))
+    keys = sorted({k for r in runs for k in r.grid})
+
+    def order(name: str) -> tuple:
+        first = groups[name][0]
+        return (variants.index(first.variant or ""), _point_key(first.grid, keys))
+
+    return {name: groups[name] for name in sorted(groups, key=order)}
+
+
+def grid_summary(records: list[ResultLine], variants: list[str],
+                 baseline: str) -> GridSummary:
+    """The grid analysis of runs with grid points; `variants` in their order, `baseline` one of
+    them."""
+    keys = sorted({k for r in records for k in r.grid})
+    by_cell: dict[tuple[str, str], list[ResultLine]] = {}
+    points: dict[str, dict[str, Any]] = {}
+    for record in records:
+        name = point_name(record.grid)
+        points.setdefault(name, record.grid)
+        by_cell.setdefault((record.variant or "", name), []).append(record)
+    ordered = sorted(points, key=lambda name: _point_key(points[name], keys))
+    cells = {variant: [_cell(variant, points[name], by_cell[(variant, name)])
+                       for name in ordered if (variant, name) in by_cell]
+             for variant in variants}
+    best = [_best(variant, cells[variant], keys) for variant in variants]
+
+    splits = scored_splits({"all": records})
+    best_runs = {b.name: by_cell[(b.variant, point_name(b.point))]
+                 for b in best if b.point is not None}
+    base_best = next(b for b in best if b.variant == baseline)
+    at_best = (against_baseline(best_runs, base_best.name, splits)
+               if base_best.name is not None and len(best_runs) > 1 else [])
+    at_points = []
+    for name in ordered:
+        present = {group_name(v, points[name]): by_cell[(v, name)] for v in variants
+                   if (v, name) in by_cell}
+        base = group_name(baseline, points[name])
+        if base in present and len(present) > 1:
+            at_points.append(PointComparison(point=points[name], name=name,
+                                             differences=against_baseline(present, base,
+                                                                          splits)))
+    return GridSummary(keys=keys, baseline=baseline, cells=[c for v in variants for c in cells[v]],
+                       best=best, at_best=at_best, at_points=at_points)
+
+
+def _points_text(value: float | None) -> str:
+    return "–" if value is None else f"{POINTS * value:.2f}"
+
+
+def _mean_std(stats: Describe) -> str:
+    if stats.mean is None:
+        return "–"
+    if stats.std is None:
+        return _points_text(stats.mean)
+    return f"{_points_text(stats.mean)} ± {_points_text(stats.std)}"
+
+
+def grid_markdown(grid: GridSummary, table) -> list[str]:
+    """The grid's sections of summary.md; `table(header, rows, right_from)` lays them out."""
+    short = short_names(grid.keys)
+    header_keys = [short[k] for k in grid.keys]
+    lines = ["", f"## Grid over {', '.join(grid.keys)}", "",
+             f"Selection: {grid.selection}.", ""]
+    rows = [[c.variant, *(format_value(c.point.get(k)) for k in grid.keys), str(c.n),
+             str(c.diverged), _mean_std(c.dev_f1), _mean_std(c.test_f1)] for c in grid.cells]
+    lines += table(["variant", *header_keys, "n", "diverged", "dev F1", "test F1"], rows,
+                   1 + len(grid.keys))
+    if any(c.degenerate for c in grid.cells):
+        lines += ["", "Runs that predicted no entity on dev (degenerate) count in these means: "
+                  + ", ".join(f"{c.name} ({c.degenerate})" for c in grid.cells if c.degenerate)
+                  + "."]
+
+    lines += ["", "### Each variant's best point (selected on dev only)", ""]
+    rows = [[b.variant, b.name.split("/", 1)[1] if b.name else "none eligible",
+             _points_text(b.dev_f1), _points_text(b.test_f1), b.near_best_text]
+            for b in grid.best]
+    lines += table(["variant", "best point", "dev F1", "test F1",
+                    f"points within {grid.tolerance:g} dev F1 point of the best"], rows, 2)
+
+    lines += ["", f"### At each variant's own best point, against {grid.baseline}'s best", ""]
+    if grid.at_best:
+        rows, holm_used = difference_rows(grid.at_best)
+        lines += table(["difference", "split", "n", "F1 points", "95 % CI",
+                        "p (Holm)" if holm_used else "p", "seeds for 80 % power", "verdict"],
+                       rows, 2)
+        lines += ["", *(f"- {d.split} F1: {d.verdict}" for d in grid.at_best)]
+    else:
+        lines += ["No comparison: the baseline or every other variant has no eligible point."]
+
+    if grid.at_points:
+        lines += ["", ("### At every shared grid point (each point its own family, not adjusted "
+                  "across points)"), ""]
+        rows, unpaired = [], []
+        for comparison in grid.at_points:
+            paired = [d for d in comparison.differences if d.n > 0]
+            if not paired:
+                unpaired.append(comparison.name)
+            point_rows, _ = difference_rows(paired)
+            rows += [[comparison.name, *row[:6], row[7]] for row in point_rows]
+        lines += table(["point", "difference", "split", "n", "F1 points", "95 % CI", "p",
+                        "verdict"], rows, 3)
+        if unpaired:
+            lines += ["", (f"No pair of finished runs (diverged or missing) at: "
+                      f"{', '.join(unpaired)}.")]
+    return lines

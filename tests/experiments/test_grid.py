@@ -1,0 +1,152 @@
+"""compare.grid end to end on a tiny model: `--list-cells` prints one command per cell, the
+commands run under two parallel processes (as GNU parallel would), each cell exactly once, a
+learning rate that diverges is recorded as a result, and `wd-train report` merges the cells
+into a grid summary with each variant's best point and lr_sensitivity.png."""
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from wd_train.errors import WdTrainError
+
+VARIANTS = {"warmup_decay": {"optimizer.schedule": "warmup_decay"},
+            "constant": {"optimizer.schedule": "constant"}}
+RATES = [0.005, 1000.0]  # 1000: Adam moves every weight by ~1000 at once, the loss explodes
+SEEDS = [1, 2]
+CELLS = [f"{v}/learning_rate={r:g}/seed-{s}" for s in SEEDS for v in VARIANTS for r in RATES]
+
+
+@pytest.fixture(scope="module")
+def grid(make_sentences, write_conll, write_vocab, tiny_config_dict, write_config,
+         wd_process, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("grid")
+    dataset = {"train": write_conll(tmp / "train.conll", make_sentences(40, 1)),
+               "dev": write_conll(tmp / "dev.conll", make_sentences(12, 2)),
+               "test": write_conll(tmp / "test.conll", make_sentences(12, 3)),
+               "vocab": write_vocab(tmp / "vocab.txt")}
+    config = tiny_config_dict(
+        dataset, tmp / "out", training={"epochs": 2, "batch_size": 8, "max_loss": 20.0},
+        compare={"variants": VARIANTS, "seeds": SEEDS,
+                 "grid": {"optimizer.learning_rate": RATES}})
+    path = write_config(tmp / "grid.yaml", config)
+    results = tmp / "results.jsonl"
+    listed = wd_process("train", path, "--list-cells", "--results", results)
+    assert listed.returncode == 0, listed.stderr
+    commands = listed.stdout.splitlines()
+    # the commands as a scheduler runs them: a shell each, two at a time
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+
+    def run(command: str) -> subprocess.CompletedProcess:
+        return subprocess.run(command, check=False, shell=True, cwd=tmp, env=env, capture_output=True,
+                              text=True, timeout=600)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        finished = list(pool.map(run, commands))
+    relisted = wd_process("train", path, "--list-cells")
+    report = wd_process("report", tmp / "out", "--json", "--quiet")
+    return {"tmp": tmp, "path": path, "commands": commands, "finished": finished,
+            "results": results, "relisted": relisted, "report": report, "out": tmp / "out"}
+
+
+def test_list_cells_prints_one_command_per_cell(grid):
+    assert [c.split("--cell ")[1].split()[0] for c in grid["commands"]] == CELLS
+    assert all(c.startswith("wd-train train ") and f"--results {grid['results']}" in c
+               for c in grid["commands"])
+
+
+def test_each_cell_ran_once_and_divergence_is_a_result(grid):
+    codes = {c.split("--cell ")[1].split()[0]: r.returncode
+             for c, r in zip(grid["commands"], grid["finished"])}
+    assert codes == {cell: 3 if "learning_rate=1000" in cell else 0 for cell in CELLS}, [
+        r.stderr[-300:] for r in grid["finished"] if r.returncode not in (0, 3)]
+    lines = [json.loads(line) for line in grid["results"].read_text().splitlines()]
+    by_cell = {}
+    for line in lines:  # one line per cell: none ran twice
+        key = (line["variant"], line["grid"]["optimizer.learning_rate"], line["seed"])
+        assert key not in by_cell
+        by_cell[key] = line
+    assert len(by_cell) == len(CELLS)
+    for (variant, rate, seed), line in by_cell.items():
+        run_dir = grid["out"] / variant / f"learning_rate={rate:g}" / f"seed-{seed}"
+        assert line["run_dir"] == str(run_dir)
+        if rate == 1000.0:
+            assert line["status"] == "diverged" and line["dev"] is None
+            assert line["diverged"]["step"] >= 1 and line["diverged"]["lr"] <= rate
+            assert (run_dir / "diverged.json").is_file()
+            assert not (run_dir / "metrics.json").exists()
+        else:
+            assert line["status"] == "finished" and line["dev"]["f1"] >= 0
+            assert json.loads((run_dir / "metrics.json").read_text())["grid"] == {
+                "optimizer.learning_rate": rate}
+    # every cell has its result: nothing left to list, so nothing is retried
+    assert grid["relisted"].returncode == 0 and grid["relisted"].stdout == ""
+
+
+def test_report_merges_the_cells_into_a_grid_summary(grid):
+    assert grid["report"].returncode == 0, grid["report"].stderr
+    summary = json.loads(grid["report"].stdout)
+    names = [g["name"] for g in summary["groups"]]
+    assert sorted(names) == sorted(f"{v}/learning_rate={r:g}" for v in VARIANTS for r in RATES)
+    counts = {g["name"]: (g["n"], g["diverged"]) for g in summary["groups"]}
+    for variant in VARIANTS:
+        assert counts[f"{variant}/learning_rate=1000"] == (0, 2)
+        assert counts[f"{variant}/learning_rate=0.005"] == (2, 0)
+    analysis = summary["grid"]
+    assert analysis["keys"] == ["optimizer.learning_rate"]
+    assert analysis["baseline"] == "constant"
+    # a point where seeds diverged is never selected
+    assert {b["variant"]: b["point"] for b in analysis["best"]} == {
+        v: {"optimizer.learning_rate": 0.005} for v in VARIANTS}
+    assert [d["a"] for d in summary["differences"]] == ["warmup_decay/learning_rate=0.005"] * 2
+    markdown = (grid["out"] / "summary.md").read_text()
+    assert "| diverged |" in markdown and "4 that diverged" in markdown
+    assert "selected on its dev mean F1 only" in markdown
+    assert (grid["out"] / "lr_sensitivity.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_diverged_cell_is_reused_not_retried(grid, wd_process):
+    cell = "constant/learning_rate=1000/seed-1"
+    again = wd_process("train", grid["path"], "--cell", cell, "--quiet")
+    assert again.returncode == 3
+    assert "diverged earlier" in again.stderr and "--overwrite" in again.stderr
+    assert again.stderr.count("\n") == 1  # one line, no traceback
+
+
+def test_cell_names_and_selection(grid, tiny_config_dict, write_config, tmp_path, tiny_dataset):
+    from wd_train.config import load_config
+    from wd_train.experiments.comparison import plan_cells, select_cells
+
+    config, _ = load_config(grid["path"])
+    cells = plan_cells(grid["path"], config, [])
+    assert [c.name for c in cells] == CELLS
+    assert all(c.run_dir == grid["out"] / c.name for c in cells)
+    picked = select_cells(cells, config.compare, variant="constant", seed=2, cell=None)
+    assert [c.name for c in picked] == [f"constant/learning_rate={r:g}/seed-2" for r in RATES]
+    with pytest.raises(WdTrainError, match="--cell nope: no such cell"):
+        select_cells(cells, config.compare, variant=None, seed=None, cell="nope")
+    with pytest.raises(WdTrainError, match="compare.grid varies this key"):
+        plan_cells(grid["path"], config, ["optimizer.learning_rate=0.1"])
+
+
+@pytest.mark.parametrize(("grid", "message"), [
+    ({"learning_rate": [0.1]}, "'learning_rate' is not a dotted section.key"),
+    ({"optimizer.learning_rate": []}, "give at least one value"),
+    ({"optimizer.learning_rate": [0.1, 0.1]}, "listed twice"),
+    ({"training.seed": [1, 2]}, "set by the comparison itself"),
+    ({"optimizer.schedule": ["constant"]}, ("variants.a sets optimizer.schedule, which "
+                                           "compare.grid varies")),
+])
+def test_grid_schema_errors(tiny_config_dict, write_config, tmp_path, tiny_dataset, grid,
+                            message):
+    from wd_train.config import load_config
+
+    compare = {"variants": {"a": {"optimizer.schedule": "constant"}}, "grid": grid}
+    path = write_config(tmp_path / "c.yaml",
+                        tiny_config_dict(tiny_dataset, tmp_path / "o", compare=compare))
+    with pytest.raises(WdTrainError, match=message):
+        load_config(path)

@@ -32,6 +32,10 @@ class Scores(BaseModel):
     per_type: dict[str, TypeScores]
     # predicted sentences whose tags break the tag scheme (I-X after O or another type)
     invalid_sequences: int | None = None
+    # share of words tagged inside an entity (not O), predicted and gold: a run collapsing to
+    # all-O shows as a predicted share of 0 long before anyone reads its F1
+    predicted_entity_share: float | None = None
+    gold_entity_share: float | None = None
     # seqeval's classification report (report.txt); not part of the recorded scores
     report: str = Field("", exclude=True, repr=False)
 
@@ -131,8 +135,17 @@ def score(gold: list[list[str]], predicted: list[list[str]], scheme: str) -> Sco
         f1=float(f1_score(gold, predicted, zero_division=0)),
         per_type=per_type,
         invalid_sequences=count_invalid(predicted, scheme),
+        predicted_entity_share=entity_share(predicted),
+        gold_entity_share=entity_share(gold),
         report=classification_report(gold, predicted, digits=4, zero_division=0),
     )
+
+
+def entity_share(tags: list[list[str]]) -> float:
+    """The share of words whose tag is not O (0 for no words)."""
+    words = sum(len(sentence) for sentence in tags)
+    inside = sum(tag != "O" for sentence in tags for tag in sentence)
+    return inside / words if words else 0.0
 
 
 def count_invalid(predicted: list[list[str]], scheme: str) -> int:

@@ -37,6 +37,9 @@ def metrics_table(metrics: RunMetrics) -> str:
     if invalid:
         lines.append("sentences whose predicted tags break the tag scheme: "
                      + ", ".join(invalid))
+    if metrics.degenerate:
+        lines.append("DEGENERATE: no entity predicted on dev (every word O) although the "
+                     "training data has entities; these scores measure no learning")
     lines.append(f"run directory: {metrics.run_dir}" if metrics.run_dir else
                  "run directory: none (a multi-worker run's other worker: worker 0 writes it)")
     return "\n".join(lines)

@@ -223,7 +223,9 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
         store.save(so_far, rng)
         log.info(
             f"epoch {record.epoch}: loss {record.loss:.4f}  dev P {record.dev.precision:.4f} "
-            f"R {record.dev.recall:.4f} F1 {record.dev.f1:.4f}  lr {record.lr:.3g}  "
+            f"R {record.dev.recall:.4f} F1 {record.dev.f1:.4f}  entity words "
+            f"{_percent(record.dev.predicted_entity_share)} predicted / "
+            f"{_percent(record.dev.gold_entity_share)} gold  lr {record.lr:.3g}  "
             f"{record.tokens / max(record.train_seconds, 1e-9):.0f} tokens/s"
         )
 
@@ -268,6 +270,7 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
         )
 
     _write_outputs(run_dir, config, data, spec, result, best, test_scores, test_predicted)
+    degenerate = _learned_nothing(best, data)
     metrics = RunMetrics(
         dev=best.dev,
         test=test_scores,
@@ -302,9 +305,28 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
         config_file=config_file,
         finished_at=now_iso(),
         code_version=code_version(),
+        degenerate=degenerate,
     )
     write_metrics(run_dir, metrics)  # last: marks the run as finished
     return metrics
+
+
+def _percent(share: float | None) -> str:
+    return "?" if share is None else f"{100 * share:.1f} %"
+
+
+def _learned_nothing(best: EpochRecord, data: EncodedData) -> bool:
+    """The best epoch tagged every dev word O although the training data has entities: its F1
+    (0, or whatever the others are compared with) measures no learning at all. Said in one
+    warning line and recorded as `degenerate` in metrics.json and the results line."""
+    train_entity_words = sum(tag != "O" for s in data.train.sentences for tag in s.tags)
+    if best.dev.predicted_entity_share != 0.0 or train_entity_words == 0:
+        return False
+    log.warning(f"degenerate run: the best epoch ({best.epoch}) predicted no entity on dev "
+                f"(every word O) although the training data has {train_entity_words} entity "
+                "words; its scores measure no learning (flagged `degenerate` in metrics.json; "
+                "summaries count such runs apart)")
+    return True
 
 
 def _write_outputs(run_dir: Path, config: Config, data: EncodedData, spec: BackboneSpec,
@@ -312,10 +334,11 @@ def _write_outputs(run_dir: Path, config: Config, data: EncodedData, spec: Backb
                    test_predicted: list[list[str]] | None) -> None:
     write_csv_atomic(
         run_dir / HISTORY_FILE,
-        ["epoch", "loss", "dev_precision", "dev_recall", "dev_f1", "lr", "steps",
-         "train_seconds"],
+        ["epoch", "loss", "dev_precision", "dev_recall", "dev_f1", "dev_entity_share",
+         "lr", "steps", "train_seconds"],
         [[r.epoch, f"{r.loss:.6f}", f"{r.dev.precision:.6f}", f"{r.dev.recall:.6f}",
-          f"{r.dev.f1:.6f}", f"{r.lr:.8g}", r.steps, f"{r.train_seconds:.3f}"]
+          f"{r.dev.f1:.6f}", f"{r.dev.predicted_entity_share or 0.0:.6f}", f"{r.lr:.8g}",
+          r.steps, f"{r.train_seconds:.3f}"]
          for r in result.history],
     )
     write_csv_atomic(run_dir / LR_FILE, ["step", "lr"],

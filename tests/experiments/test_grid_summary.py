@@ -1,0 +1,150 @@
+"""The grid summary on hand-made results: each variant's best point is chosen on dev only (here
+dev and test disagree about which point is best), a point where a seed diverged is never chosen,
+the comparisons at the best points and at every shared point pair seeds, the near-best range,
+the naming of cells, and lr_sensitivity.png drawn from the summary's own numbers."""
+
+import pytest
+
+from wd_train.experiments.grid import format_value, point_name
+from wd_train.experiments.grid_summary import grid_summary
+from wd_train.experiments.results import ResultLine
+from wd_train.experiments.summary import build_summary, summary_markdown
+
+LR = "optimizer.learning_rate"
+
+
+def scores(f1: float) -> dict:
+    return {"precision": f1, "recall": f1, "f1": f1, "per_type": {}}
+
+
+def line(variant: str, lr: float, seed: int, dev: float | None, test: float | None = None,
+         diverged: bool = False) -> ResultLine:
+    common = {"variant": variant, "seed": seed, "grid": {LR: lr},
+              "run_dir": f"/r/{variant}/{lr}/{seed}"}
+    if diverged:
+        return ResultLine.model_validate({**common, "status": "diverged",
+                                          "diverged": {"epoch": 1, "step": 5, "lr": lr}})
+    return ResultLine.model_validate({**common, "dev": scores(dev), "test": scores(test)})
+
+
+# warmup: dev says 3e-4 is best (0.90 vs 0.89), test would say 1e-4 (0.86 vs 0.84);
+# 1e-3 has the best dev of all for the seeds that finished, but one seed diverged there.
+# constant: best dev at 1e-4; it diverges on every seed at 1e-3.
+TABLE = {
+    ("warmup", 1e-4): [(0.890, 0.860), (0.888, 0.862), (0.892, 0.858)],
+    ("warmup", 3e-4): [(0.900, 0.840), (0.898, 0.842), (0.902, 0.838)],
+    ("warmup", 1e-3): [(0.950, 0.900), None, (0.950, 0.900)],
+    ("constant", 1e-4): [(0.880, 0.850), (0.878, 0.851), (0.882, 0.849)],
+    ("constant", 3e-4): [(0.860, 0.830), (0.858, 0.829), (0.862, 0.831)],
+    ("constant", 1e-3): [None, None, None],
+}
+
+
+@pytest.fixture
+def records() -> list[ResultLine]:
+    made = []
+    for (variant, lr), seeds in TABLE.items():
+        for seed, value in enumerate(seeds, start=1):
+            made.append(line(variant, lr, seed, *(value or (None, None)),
+                             diverged=value is None))
+    return made
+
+
+def test_the_best_point_is_selected_on_dev_only(records):
+    grid = grid_summary(records, ["warmup", "constant"], "constant")
+    best = {b.variant: b for b in grid.best}
+    assert best["warmup"].point == {LR: 3e-4}  # not 1e-4, which test would pick
+    assert best["warmup"].dev_f1 == pytest.approx(0.900)
+    assert best["warmup"].test_f1 == pytest.approx(0.840)
+    assert best["constant"].point == {LR: 1e-4}
+    # 1e-3 has the highest dev mean of its finished seeds, but a seed diverged there
+    assert all(b.point[LR] != 1e-3 for b in grid.best)
+
+
+def test_the_comparison_at_the_best_points_pairs_seeds_on_test(records):
+    grid = grid_summary(records, ["warmup", "constant"], "constant")
+    test = next(d for d in grid.at_best if d.split == "test")
+    assert (test.a, test.b) == ("warmup/learning_rate=0.0003", "constant/learning_rate=0.0001")
+    assert test.differences == pytest.approx([-1.0, -0.9, -1.1])
+    assert test.seeds == [1, 2, 3]
+    dev = next(d for d in grid.at_best if d.split == "dev")
+    assert dev.differences == pytest.approx([2.0, 2.0, 2.0])
+    assert dev.no_spread and dev.p_value is None  # the same +2 on every seed: not testable
+    assert "not testable" in dev.verdict
+
+
+def test_comparisons_at_every_shared_point(records):
+    grid = grid_summary(records, ["warmup", "constant"], "constant")
+    by_point = {c.name: c for c in grid.at_points}
+    assert list(by_point) == ["learning_rate=0.0001", "learning_rate=0.0003",
+                              "learning_rate=0.001"]
+    at_1e4 = next(d for d in by_point["learning_rate=0.0001"].differences if d.split == "test")
+    assert at_1e4.differences == pytest.approx([1.0, 1.1, 0.9])
+    at_1e3 = by_point["learning_rate=0.001"].differences
+    assert all(d.n == 0 for d in at_1e3)  # constant diverged on every seed: no pair
+
+
+def test_near_best_range_and_diverged_counts(records):
+    grid = grid_summary(records, ["warmup", "constant"], "constant")
+    best = {b.variant: b for b in grid.best}
+    # warmup: 1e-4 (0.890) is within 1 point of 3e-4 (0.900); 1e-3 is not eligible
+    assert best["warmup"].near_best == [{LR: 1e-4}, {LR: 3e-4}]
+    assert best["warmup"].near_best_text == "0.0001 … 0.0003 (2 of 2 points, ×3)"
+    assert best["constant"].near_best == [{LR: 1e-4}]
+    cells = {(c.variant, c.point[LR]): c for c in grid.cells}
+    assert (cells["warmup", 1e-3].n, cells["warmup", 1e-3].diverged) == (2, 1)
+    assert (cells["constant", 1e-3].n, cells["constant", 1e-3].diverged) == (0, 3)
+
+
+def test_the_summary_states_the_selection_and_counts_divergence(records):
+    from wd_train.experiments.grouping import group_results
+
+    summary = build_summary(group_results(records))
+    assert summary.grid is not None and summary.grid.baseline == "constant"
+    assert [g.name for g in summary.groups] == [
+        f"{v}/learning_rate={format_value(lr)}" for v in ("warmup", "constant")
+        for lr in (1e-4, 3e-4, 1e-3)]
+    assert summary.differences == summary.grid.at_best
+    text = summary_markdown(summary)
+    assert "(and 4 that diverged)" in text
+    assert "selected on its dev mean F1 only" in text
+    assert "the test differences are the unbiased answer" in text
+
+
+def test_lr_sensitivity_is_drawn_from_the_summary(records, tmp_path):
+    from wd_train.experiments.grouping import group_results
+    from wd_train.experiments.plots import SENSITIVITY_PLOT, sensitivity_lines
+    from wd_train.experiments.summary import write_summary
+
+    groups = group_results(records)
+    summary = write_summary(tmp_path, build_summary(groups), groups)
+    assert SENSITIVITY_PLOT in summary.plots
+    assert (tmp_path / SENSITIVITY_PLOT).read_bytes().startswith(b"\x89PNG")
+    lines = {line.label: line for line in sensitivity_lines(summary.grid)}
+    assert list(lines) == ["warmup", "constant"]
+    for cell in summary.grid.cells:
+        drawn = lines[cell.variant]
+        index = drawn.x.index(cell.point[LR])
+        if cell.dev_f1.mean is None:
+            assert drawn.dev_mean[index] != drawn.dev_mean[index]  # NaN: nothing to draw
+        else:
+            assert drawn.dev_mean[index] == pytest.approx(100 * cell.dev_f1.mean)
+            assert drawn.dev_min[index] == pytest.approx(100 * cell.dev_f1.min)
+            assert drawn.test_mean[index] == pytest.approx(100 * cell.test_f1.mean)
+        assert drawn.diverged[index] == cell.diverged
+    assert lines["warmup"].x == [1e-4, 3e-4, 1e-3]  # numeric order
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (3e-4, "0.0003"), (2e-5, "2e-5"), (1e-3, "0.001"), (0.1, "0.1"), (0, "0"), (True, "true"),
+    (1.2345678e-4, "0.00012345678"), ("warmup_decay", "warmup_decay"), (1e21, "1e21")])
+def test_grid_values_name_themselves_readably_and_exactly(value, text):
+    assert format_value(value) == text
+    if isinstance(value, float):
+        assert float(text) == value
+
+
+def test_point_names_sort_their_keys():
+    assert point_name({"optimizer.warmup_proportion": 0.1, LR: 1e-4}) == \
+        "learning_rate=0.0001/warmup_proportion=0.1"
+    assert point_name({"a.x": 1, "b.x": 2}) == "a.x=1/b.x=2"  # short names would clash

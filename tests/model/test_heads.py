@@ -71,14 +71,23 @@ def test_the_crf_export_tags_as_predict_does(head_runs, tmp_path, serve_saved_mo
         assert graph["tags"] == python.tags
 
 
-def test_only_the_bilstm_and_crf_get_the_head_learning_rate():
-    from wd_train.model.tagger import BackboneSpec, head_variables, rebuild_tagger
+def test_only_the_bilstm_and_crf_get_the_head_learning_rate_by_default():
+    from wd_train.model.tagger import BackboneSpec, head_lr_multipliers, rebuild_tagger
 
     spec = BackboneSpec(token_num=40, pos_num=16, embed_dim=8, transformer_num=1, head_num=2,
                         feed_forward_dim=16)
-    names = {head: sorted(v.name.split("/")[0] for v in head_variables(
-        rebuild_tagger(spec, 5, 0.1, head, lstm_units=4))) for head in
-        ("softmax", "crf", "bilstm_crf")}
-    assert names["softmax"] == []
-    assert set(names["crf"]) == {"NER-CRF"}
-    assert set(names["bilstm_crf"]) == {"NER-CRF", "NER-BiLSTM"}
+    models = {head: rebuild_tagger(spec, 5, 0.1, head, lstm_units=4)
+              for head in ("softmax", "crf", "bilstm_crf")}
+
+    def factors(head, **per_part):
+        parts = {"bilstm": None, "emission": None, "crf": None, **per_part}
+        return {name.split("/")[0]: factor for name, factor in
+                head_lr_multipliers(models[head], 100.0, parts).items()}
+
+    assert factors("softmax") == {}
+    assert factors("crf") == {"NER-CRF": 100.0}
+    assert factors("bilstm_crf") == {"NER-CRF": 100.0, "NER-BiLSTM": 100.0}
+    # each part on its own: the BiLSTM at 10, the emission layer at 5, the CRF as before
+    assert factors("bilstm_crf", bilstm=10.0, emission=5.0) == {
+        "NER-CRF": 100.0, "NER-BiLSTM": 10.0, "NER-Dense": 5.0}
+    assert factors("softmax", emission=3.0) == {"NER-Dense": 3.0}

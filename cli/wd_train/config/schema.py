@@ -155,6 +155,15 @@ class ModelConfig(Section):
 DECAYING_SCHEDULES = ("warmup_decay", "warmup_cosine", "linear_decay")
 
 
+class HeadMultipliers(Section):
+    bilstm: float | None = Field(None, gt=0, description="The BiLSTM's factor (default: "
+                                 "head_lr_multiplier).")
+    emission: float | None = Field(None, gt=0, description="The emission layer's factor "
+                                   "(default 1).")
+    crf: float | None = Field(None, gt=0, description="The CRF's factor (default: "
+                              "head_lr_multiplier).")
+
+
 class OptimizerConfig(Section):
     learning_rate: float = Field(5e-5, gt=0, description="Peak learning rate.")
     schedule: Literal["warmup_decay", "warmup_cosine", "warmup_constant", "linear_decay",
@@ -197,6 +206,13 @@ class OptimizerConfig(Section):
         description="Factor on the whole schedule of the BiLSTM and CRF layers (model.head crf "
         "/ bilstm_crf; the softmax head and BERT keep the schedule). They learn from scratch: "
         "at BERT's fine-tuning rate the CRF's transitions barely move in a few hundred steps.",
+    )
+    head_lr_multipliers: HeadMultipliers = Field(
+        default_factory=lambda: HeadMultipliers(),
+        description="Per-part factors on the schedule, each overriding head_lr_multiplier for "
+        "its part: `bilstm` (NER-BiLSTM), `emission` (the Dense layer giving per-tag scores, "
+        "every head; default 1) and `crf` (transitions, start and end scores), e.g. "
+        "`{bilstm: 10, crf: 100}`.",
     )
 
     @model_validator(mode="after")

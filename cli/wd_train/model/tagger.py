@@ -164,10 +164,29 @@ def rebuild_tagger(spec: BackboneSpec, num_labels: int, head_dropout: float,
     return add_tagging_head(_random_backbone(spec), num_labels, head_dropout, head, lstm_units)
 
 
-def head_variables(model) -> list:
-    """The variables of the layers a crf / bilstm_crf head adds (BiLSTM, CRF): they start from
-    scratch and get optimizer.head_lr_multiplier."""
+HEAD_PARTS = {"bilstm": "NER-BiLSTM", "emission": "NER-Dense"}  # + crf: the CRF layer
+
+
+def head_parts(model) -> dict[str, list]:
+    """The head's trainable variables by part: `bilstm`, `emission` (the per-tag scores) and
+    `crf`, each present only where the head has it."""
     from .decoding import CRF_LAYER
 
-    names = (CRF_LAYER, "NER-BiLSTM")
-    return [v for layer in model.layers if layer.name in names for v in layer.trainable_weights]
+    layers = {**HEAD_PARTS, "crf": CRF_LAYER}
+    by_layer = {layer.name: layer for layer in model.layers}
+    return {part: by_layer[name].trainable_weights for part, name in layers.items()
+            if name in by_layer}
+
+
+def head_lr_multipliers(model, multiplier: float, per_part: dict[str, float | None]
+                        ) -> dict[str, float]:
+    """Variable name → factor on its schedule: the BiLSTM and CRF at `multiplier` (they learn
+    from scratch), the emission layer at 1 (it starts from BERT's initialiser like any task
+    head), each part overridden by `per_part` where set."""
+    defaults = {"bilstm": multiplier, "crf": multiplier, "emission": 1.0}
+    factors = {}
+    for part, variables in head_parts(model).items():
+        factor = per_part.get(part) or defaults[part]
+        if factor != 1.0:
+            factors.update({v.name: factor for v in variables})
+    return factors

@@ -31,7 +31,7 @@ from ..model.tagger import (
     backbone_spec,
     build_tagger,
     check_positions,
-    head_variables,
+    head_lr_multipliers,
 )
 from ..run_dir import (
     CONFIG_FILE,
@@ -190,8 +190,9 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
         optimizer = build_optimizer(
             config.optimizer, schedule, model.trainable_variables,
             loss_scaling=precision == "mixed_float16",
-            lr_multipliers={v.name: config.optimizer.head_lr_multiplier
-                            for v in head_variables(model)})
+            lr_multipliers=head_lr_multipliers(
+                model, config.optimizer.head_lr_multiplier,
+                config.optimizer.head_lr_multipliers.model_dump()))
     if distribution.strategy is not None:
         device += (f", {distribution.kind} × {distribution.replicas} replicas"
                    + (f" (worker {distribution.worker} of {distribution.workers})"

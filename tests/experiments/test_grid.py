@@ -42,8 +42,8 @@ def grid(make_sentences, write_conll, write_vocab, tiny_config_dict, write_confi
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
 
     def run(command: str) -> subprocess.CompletedProcess:
-        return subprocess.run(command, check=False, shell=True, cwd=tmp, env=env, capture_output=True,
-                              text=True, timeout=600)
+        return subprocess.run(command, check=False, shell=True, cwd=tmp, env=env,
+                              capture_output=True, text=True, timeout=600)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         finished = list(pool.map(run, commands))

@@ -1,5 +1,6 @@
-"""Results lines: one flat JSON object per finished run (`ResultLine`), appended to a shared file
-(`--results`), and read back — from results files or from run directories — by `wd-train report`.
+"""Results lines: one flat JSON object per run with a result (`ResultLine`: finished or
+diverged), appended to a shared file (`--results`), and read back — from results files or
+from run directories — by `wd-train report`.
 
 A line: variant, seed, overrides (dotted key → value), grid point, status (`finished`, or
 `diverged` with where), dev/test scores, best epoch, times, run directory, config file, finish

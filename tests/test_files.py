@@ -1,5 +1,7 @@
 """Whole-or-nothing writes: a failed write leaves neither half a file nor a temporary one."""
 
+from pathlib import Path
+
 import pytest
 
 from wd_train.files import append_line_locked, write_csv_atomic, write_text_atomic
@@ -63,3 +65,32 @@ def test_replace_atomic_keeps_the_old_file_when_the_writer_fails(tmp_path):
     assert path.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["weights.h5"]
     replace_atomic(path, lambda tmp: tmp.write_bytes(b"new"))
     assert path.read_bytes() == b"new"
+
+
+def test_a_user_named_output_keeps_links_and_devices(tmp_path):
+    """`predict -o` into a symlink writes its target (the link stays); into a FIFO or a device
+    it writes through, never replacing the node with a regular file."""
+    import os
+    import threading
+
+    from wd_train.files import write_user_output
+
+    target = tmp_path / "real.txt"
+    target.write_text("old")
+    link = tmp_path / "link.txt"
+    link.symlink_to(target)
+    write_user_output(link, "new")
+    assert link.is_symlink() and target.read_text() == "new"
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
+    reader.start()
+    write_user_output(fifo, "through the pipe")
+    reader.join(timeout=10)
+    assert received == ["through the pipe"]
+    assert not fifo.is_file() and fifo.exists()
+    write_user_output(Path("/dev/null"), "nothing")
+    assert not Path("/dev/null").is_file()
+    write_user_output(tmp_path / "plain.txt", "whole")
+    assert (tmp_path / "plain.txt").read_text() == "whole"

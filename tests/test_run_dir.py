@@ -97,3 +97,32 @@ def test_overwrite_clears_what_an_unfinished_run_left(tmp_path):
     (elsewhere / "config.yaml").write_text("mine\n")
     prepare_run_dir(elsewhere, overwrite=True)
     assert (elsewhere / "config.yaml").read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("name", ["checkpoint", "tensorboard", "weights.h5"])
+def test_a_symlink_where_a_run_writes_is_refused_not_followed(tmp_path, name):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious").write_text("keep")
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / name).symlink_to(outside)
+    for overwrite in (False, True):
+        with pytest.raises(WdTrainError, match=f"{name} is a symlink; a run writes only inside"):
+            prepare_run_dir(run_dir, overwrite=overwrite)
+    assert (outside / "precious").read_text() == "keep"
+
+
+@pytest.mark.parametrize("vocab", ["../../elsewhere/file", "..", ""])
+def test_a_vocab_path_leading_out_of_the_run_is_refused(tmp_path, vocab):
+    from wd_train.run_dir import TaggerFile
+
+    tagger = TaggerFile.model_validate({
+        "backbone": {"token_num": 10, "pos_num": 8, "embed_dim": 8, "transformer_num": 1,
+                     "head_num": 1, "feed_forward_dim": 8},
+        "labels": ["O"], "head_dropout": 0.1, "vocab": vocab, "lowercase": True,
+        "max_seq_len": 8})
+    with pytest.raises(WdTrainError, match="is not a file of the run directory"):
+        tagger.vocab_path(tmp_path)
+    assert tagger.model_copy(update={"vocab": "vocab.txt"}).vocab_path(tmp_path) == \
+        tmp_path / "vocab.txt"

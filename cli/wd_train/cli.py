@@ -243,11 +243,11 @@ def predict_command(
 
 def _write_predictions(text: str, output: Path | None) -> None:
     """To --output (whole or not at all), else stdout (a closed pipe ends quietly)."""
-    from .files import write_text_atomic
+    from .files import write_user_output
 
     if output is not None:
         try:
-            write_text_atomic(output, text)
+            write_user_output(output, text)
         except OSError as exc:
             raise _fail(WdTrainError(f"--output {output}: cannot write ({short_reason(exc)})")
                         ) from None

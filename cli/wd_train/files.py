@@ -55,6 +55,19 @@ def write_text_atomic(path: Path, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
 
 
+def write_user_output(path: Path, text: str) -> None:
+    """A file the user named (`predict -o`): a regular file is written atomically, through a
+    symlink at its target (the link stays a link); a device or FIFO (`/dev/stdout`,
+    `/dev/null`) is written to as it is, never replaced by a file."""
+    path = Path(path)
+    target = path.resolve() if path.is_symlink() else path
+    if target.exists() and not target.is_file():
+        with open(target, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        return
+    write_text_atomic(target, text)
+
+
 def write_json_atomic(path: Path, data) -> None:
     write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 

@@ -142,7 +142,13 @@ class TaggerFile(Record):
     data_format: str = "conll"  # conll: words; chars: one character per token
 
     def vocab_path(self, run_dir: Path) -> Path:
-        return Path(run_dir) / self.vocab  # an absolute path stays as it is
+        """The vocab inside the run directory (older runs recorded an absolute path, kept as
+        it is); a relative path that leads out of the run directory is refused."""
+        vocab = Path(self.vocab)
+        if not vocab.is_absolute() and (".." in vocab.parts or not vocab.parts):
+            raise WdTrainError(f"{Path(run_dir) / TAGGER_FILE}: vocab {self.vocab!r} is not a "
+                               "file of the run directory")
+        return Path(run_dir) / vocab
 
 
 def is_finished_run(path: Path) -> bool:
@@ -198,11 +204,22 @@ def _started_run(path: Path) -> bool:
         (path / folder).is_dir() for folder in (TENSORBOARD_FOLDER, RESUME_FOLDER))
 
 
+WRITTEN = (CONFIG_FILE, METRICS_FILE, DIVERGED_FILE, TAGGER_FILE, WEIGHTS_FILE, VOCAB_FILE,
+           HISTORY_FILE, LR_FILE, REPORT_FILE, DEV_PREDICTIONS_FILE, TEST_PREDICTIONS_FILE,
+           RESUME_FOLDER, TENSORBOARD_FOLDER)
+
+
 def prepare_run_dir(path: Path, overwrite: bool) -> Path:
     """Ready the (locked) run directory for a fresh run; refuse to write over a finished run
-    unless asked to. `overwrite` also clears what an unfinished run left."""
+    unless asked to. `overwrite` also clears what an unfinished run left. A run writes only
+    inside its folder: an entry it writes that is a symlink is refused, never followed."""
     path = Path(path)
     _create(path)
+    linked = [name for name in WRITTEN if (path / name).is_symlink()]
+    if linked:
+        raise WdTrainError(f"output.dir: {path / linked[0]} is a symlink; a run writes only "
+                           "inside its own folder (remove the link or choose another "
+                           "--output-dir)")
     if has_result(path) and not overwrite:
         what = "a finished run" if is_finished_run(path) else \
             f"a run that diverged ({DIVERGED_FILE})"

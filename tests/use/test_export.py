@@ -86,10 +86,42 @@ def test_export_refuses_what_it_cannot_write(exported, tmp_path):
     _, run_dir, _ = exported
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "x").write_text("")
-    with pytest.raises(WdTrainError, match="exists and is not empty; pass --overwrite"):
-        export_run(run_dir, tmp_path / "taken")
+    for overwrite in (False, True):  # --overwrite replaces an earlier export, nothing else
+        with pytest.raises(WdTrainError, match="exists and is not a SavedModel folder"):
+            export_run(run_dir, tmp_path / "taken", overwrite=overwrite)
+    assert (tmp_path / "taken" / "x").exists()
     with pytest.raises(WdTrainError, match="no model.json"):
         export_run(tmp_path, tmp_path / "out")
+
+
+def test_export_overwrite_never_destroys_what_is_not_an_export(exported, tmp_path,
+                                                                monkeypatch):
+    """The cases that once deleted data: the current folder, the run, the run's parent, a
+    device node or a file, a symlink to a folder."""
+    export_dir, run_dir, _ = exported
+    before = sorted(p.name for p in run_dir.iterdir())
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "notes.txt").write_text("mine")
+    (work / "saved_model.pb").write_text("looks like one, but is the user's folder")
+    monkeypatch.chdir(work)
+    (tmp_path / "link").symlink_to(work)
+    (tmp_path / "file").write_text("keep")
+    for out, message in ((Path("."), "holds the current folder or the run"),
+                         (run_dir, "holds the current folder or the run"),
+                         (run_dir.parent, "holds the current folder or the run"),
+                         (Path("/dev/null"), "exists and is not a folder"),
+                         (tmp_path / "file", "exists and is not a folder"),
+                         (tmp_path / "link", "exists and is not a folder")):
+        with pytest.raises(WdTrainError, match=message):
+            export_run(run_dir, out, overwrite=True)
+    assert (work / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in run_dir.iterdir()) == before
+    assert (tmp_path / "file").read_text() == "keep"
+    assert Path("/dev/null").exists() and not Path("/dev/null").is_file()
+    # an earlier export is replaced with --overwrite, and refused without it
+    with pytest.raises(WdTrainError, match="holds a SavedModel; pass --overwrite"):
+        export_run(run_dir, export_dir)
 
 
 MINILM = ROOT / "models" / "all-MiniLM-L6-v2"

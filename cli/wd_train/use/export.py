@@ -285,6 +285,35 @@ class _Tagger:
         }
 
 
+# What tf.saved_model.save writes: a folder holding only these is an export, safe to replace.
+SAVED_MODEL_ENTRIES = {"saved_model.pb", "variables", "assets", "fingerprint.pb",
+                       "keras_metadata.pb"}
+
+
+def _check_output(out_dir: Path, run_dir: Path, overwrite: bool) -> None:
+    """OUT must be new, an empty folder, or (with --overwrite) an earlier SavedModel: never a
+    file or device, a symlink, the current folder, the run or a folder holding it, or a folder
+    with anything a SavedModel does not have — `--overwrite` replaces exports, nothing else."""
+    if not out_dir.exists() and not out_dir.is_symlink():
+        return
+    if out_dir.is_symlink() or not out_dir.is_dir():
+        raise WdTrainError(f"{out_dir}: exists and is not a folder; give a new folder for the "
+                           "SavedModel")
+    entries = {entry.name for entry in out_dir.iterdir()}
+    if not entries:
+        return
+    here, out, run = Path.cwd().resolve(), out_dir.resolve(), run_dir.resolve()
+    if out == here or out in here.parents or out == run or out in run.parents:
+        raise WdTrainError(f"{out_dir}: holds the current folder or the run; give a new folder "
+                           "for the SavedModel")
+    if "saved_model.pb" not in entries or not entries <= SAVED_MODEL_ENTRIES:
+        raise WdTrainError(f"{out_dir}: exists and is not a SavedModel folder "
+                           f"({', '.join(sorted(entries - SAVED_MODEL_ENTRIES)[:3]) or 'no saved_model.pb'}"
+                           "); --overwrite only replaces an earlier export")
+    if not overwrite:
+        raise WdTrainError(f"{out_dir}: holds a SavedModel; pass --overwrite to replace it")
+
+
 def export_run(run_dir: Path | str, out_dir: Path | str, *, overwrite: bool = False,
                constrained: bool | None = None) -> Path:
     """Write the SavedModel of a finished run into `out_dir` (whole: written to a temporary
@@ -297,8 +326,7 @@ def export_run(run_dir: Path | str, out_dir: Path | str, *, overwrite: bool = Fa
     if tagger.data_format != "conll":
         raise WdTrainError(f"{run_dir}: a {tagger.data_format!r} run (one character per token) "
                            "cannot be exported yet; `wd-train predict --text` tags raw text")
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not overwrite:
-        raise WdTrainError(f"{out_dir}: exists and is not empty; pass --overwrite to replace it")
+    _check_output(out_dir, run_dir, overwrite)
     vocab_path = tagger.vocab_path(run_dir)
     if not vocab_path.exists():
         raise WdTrainError(f"{run_dir}/model.json: vocab {vocab_path} not found")

@@ -44,9 +44,14 @@ def _options(
     constant learning rate. `wd-train CONFIG.yaml` is short for `wd-train train CONFIG.yaml`."""
 
 
+MAX_ERROR_LINE = 2000  # characters: a 200 MB data line is named, not echoed
+
+
 def _fail(exc: WdTrainError) -> typer.Exit:
     prefix = "wd-train: " if isinstance(exc, GateFailed) else "wd-train: error: "
     for line in str(exc).splitlines() or ["error"]:
+        if len(line) > MAX_ERROR_LINE:
+            line = f"{line[:MAX_ERROR_LINE]}… ({len(line) - MAX_ERROR_LINE} more characters)"
         typer.echo(f"{prefix}{line}", err=True)
     return typer.Exit(exc.exit_code)
 

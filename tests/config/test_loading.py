@@ -91,3 +91,23 @@ def test_bad_yaml_and_missing_file(tmp_path):
     path.write_text("data:\n  train: [unclosed\n", encoding="utf-8")
     assert error_of(path).startswith(f"{path}:")
     assert "config file not found" in error_of(tmp_path / "nope.yaml")
+
+
+def test_an_anchor_bomb_in_a_typed_key_is_refused_quickly_and_briefly(tmp_path):
+    """Nine lines of YAML that expand to 10⁹ items: the error quotes the first few, at once."""
+    import time
+
+    lines = ['a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    for level in "bcdefghi":
+        previous = chr(ord(level) - 1)
+        lines.append(f"{level}: &{level} [{', '.join(['*' + previous] * 10)}]")
+    lines += ["data: {train: t, dev: d}", "training: {epochs: *i}"]
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    started = time.perf_counter()
+    with pytest.raises(WdTrainError) as caught:
+        load_config(path)
+    assert time.perf_counter() - started < 10
+    message = str(caught.value)
+    assert "training.epochs" in message
+    assert all(len(line) < 400 for line in message.splitlines())

@@ -8,6 +8,7 @@ Every problem is one `WdTrainError` line naming the file and the key.
 from __future__ import annotations
 
 import difflib
+import reprlib
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,13 @@ def _field_names(model: type[BaseModel], loc: tuple) -> list[str]:
     return list(getattr(current, "model_fields", {}))
 
 
+# A value quoted in an error stays short, however large: a YAML anchor bomb (a few lines that
+# expand to billions of items) or a 50 MB string is shown by its first items only.
+_SHORT_REPR = reprlib.Repr()  # (keyword arguments only from Python 3.12)
+_SHORT_REPR.maxlevel, _SHORT_REPR.maxdict, _SHORT_REPR.maxlist = 3, 4, 6
+_SHORT_REPR.maxstring = _SHORT_REPR.maxother = 80
+
+
 def format_validation_error(exc: ValidationError, source: str) -> str:
     """One line per problem: 'source: section.key: what is wrong (got X)'."""
     lines = []
@@ -122,7 +130,8 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
             lines.append(f"{source}: {where}: unknown key{hint}")
             continue
         msg = err["msg"].removeprefix("Value error, ")
-        got = "" if err["type"] in ("missing", "value_error") else f" (got {err.get('input')!r})"
+        got = "" if err["type"] in ("missing", "value_error") else \
+            f" (got {_SHORT_REPR.repr(err.get('input'))})"
         # A check across sections (loc empty) names its keys in its own message.
         lines.append(f"{source}: {where}: {msg}{got}" if loc else f"{source}: {msg}{got}")
     return "\n".join(lines)

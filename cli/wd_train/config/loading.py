@@ -114,7 +114,7 @@ def _field_names(model: type[BaseModel], loc: tuple) -> list[str]:
 # A value quoted in an error stays short, however large: a YAML anchor bomb (a few lines that
 # expand to billions of items) or a 50 MB string is shown by its first items only.
 _SHORT_REPR = reprlib.Repr()  # (keyword arguments only from Python 3.12)
-_SHORT_REPR.maxlevel, _SHORT_REPR.maxdict, _SHORT_REPR.maxlist = 3, 4, 6
+_SHORT_REPR.maxlevel, _SHORT_REPR.maxdict, _SHORT_REPR.maxlist = 2, 4, 4
 _SHORT_REPR.maxstring = _SHORT_REPR.maxother = 80
 
 

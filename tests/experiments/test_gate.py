@@ -73,10 +73,10 @@ def test_failed_gate_on_a_run_exits_1_after_printing_its_results(tiny_config_dic
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert line == f"wd-train: gate failed: test.f1 = {metrics['test']['f1']:.4f} < 0.9900"
     # one epoch of the tiny model tags every word O: said in one line, and the gate still fails
-    assert before == (["degenerate run: the best epoch (1) predicted no entity on dev (every "
+    assert before == ([("degenerate run: the best epoch (1) predicted no entity on dev (every "
                        "word O) although the training data has 505 entity words; its scores "
                        "measure no learning (flagged `degenerate` in metrics.json; summaries "
-                       "count such runs apart)"] if metrics["degenerate"] else [])
+                       "count such runs apart)")] if metrics["degenerate"] else [])
 
 
 @pytest.fixture(scope="module")

@@ -94,3 +94,21 @@ def test_a_user_named_output_keeps_links_and_devices(tmp_path):
     assert not Path("/dev/null").is_file()
     write_user_output(tmp_path / "plain.txt", "whole")
     assert (tmp_path / "plain.txt").read_text() == "whole"
+
+
+def test_devices_fifos_and_folders_are_refused_as_data_or_vocab(tmp_path):
+    """/dev/zero would be read without end, a FIFO without a writer waited on for ever."""
+    import os
+
+    from wd_train.data.reader import read_text
+    from wd_train.data.wordpieces import load_vocab
+    from wd_train.errors import WdTrainError
+
+    os.mkfifo(tmp_path / "pipe")
+    for path in (Path("/dev/zero"), tmp_path / "pipe"):
+        with pytest.raises(WdTrainError, match="not a regular file; expected a data file"):
+            read_text(path, "utf-8")
+        with pytest.raises(WdTrainError, match="not a regular file; expected a vocab file"):
+            load_vocab(path)
+    with pytest.raises(WdTrainError, match="a folder; expected a data file"):
+        read_text(tmp_path, "utf-8")

@@ -44,6 +44,7 @@ def _options(
     constant learning rate. `wd-train CONFIG.yaml` is short for `wd-train train CONFIG.yaml`."""
 
 
+INTERNAL_ERROR = 4  # exit code of an unexpected exception (see the README's exit codes)
 MAX_ERROR_LINE = 2000  # characters: a 200 MB data line is named, not echoed
 
 
@@ -421,7 +422,15 @@ def main(argv: list[str] | None = None) -> None:
     # `wd-train CONFIG ...` is the everyday form: route it to `train`.
     if args and not args[0].startswith("-") and args[0] not in commands:
         args.insert(0, "train")
-    app(args=args, prog_name="wd-train")
+    try:
+        app(args=args, prog_name="wd-train")
+    except Exception as exc:  # a bug, not bad input: never exit 1, which means "gate failed"
+        if os.environ.get("WD_TRAIN_DEBUG"):
+            raise
+        line = str(exc).splitlines()[0][:500] if str(exc) else ""
+        typer.echo(f"wd-train: internal error: {type(exc).__name__}: {line} (a bug in "
+                   "wd-train; WD_TRAIN_DEBUG=1 shows the traceback)", err=True)
+        sys.exit(INTERNAL_ERROR)
 
 
 if __name__ == "__main__":

@@ -26,9 +26,11 @@ class TypeScores(BaseModel):
 class Scores(BaseModel):
     """Entity-level micro scores and per type; as recorded in metrics.json and results lines."""
 
-    precision: float
-    recall: float
-    f1: float
+    # a fraction in [0, 1]: a damaged results line or metrics.json with NaN, Infinity or −5
+    # is refused when read, never summarised into invalid JSON
+    precision: float = Field(ge=0.0, le=1.0, allow_inf_nan=False)
+    recall: float = Field(ge=0.0, le=1.0, allow_inf_nan=False)
+    f1: float = Field(ge=0.0, le=1.0, allow_inf_nan=False)
     per_type: dict[str, TypeScores]
     # predicted sentences whose tags break the tag scheme (I-X after O or another type)
     invalid_sequences: int | None = None

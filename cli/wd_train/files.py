@@ -12,8 +12,11 @@ import fcntl
 import io
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
+
+from .errors import WdTrainError
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -94,3 +97,23 @@ def append_line_locked(path: Path, line: str) -> None:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def read_regular_file(path: Path, what: str) -> bytes:
+    """The bytes of a regular file: a device (`/dev/zero`), a FIFO or a folder is refused in
+    one line rather than read without end or waited on."""
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise WdTrainError(f"{path}: {what} not found") from None
+    except OSError as exc:
+        raise WdTrainError(f"{path}: cannot read {what} ({exc.strerror})") from None
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        raise WdTrainError(f"{path}: {kind}; expected a {what} file")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise WdTrainError(f"{path}: cannot read {what} ({exc.strerror})") from None
+

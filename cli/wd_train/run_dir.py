@@ -16,13 +16,14 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from .errors import WdTrainError
 from .evaluation import Scores
@@ -140,6 +141,23 @@ class TaggerFile(Record):
     weights: str = WEIGHTS_FILE
     scheme: str = "iob2"  # tag scheme of the labels (how entities are read from tags)
     data_format: str = "conll"  # conll: words; chars: one character per token
+
+    @field_validator("max_seq_len")
+    @classmethod
+    def _room_for_a_word(cls, value: int) -> int:
+        if value < 3:  # [CLS] and [SEP] take two pieces: a window needs a third for a word
+            raise ValueError(f"max_seq_len {value}: at least 3 (a window holds [CLS], a word "
+                             "and [SEP])")
+        return value
+
+    @field_validator("labels")
+    @classmethod
+    def _tags(cls, labels: list[str]) -> list[str]:
+        bad = [tag for tag in labels if tag != "O" and not re.fullmatch(r"[BIES]-\S+", tag)]
+        if not labels or bad or len(set(labels)) != len(labels):
+            raise ValueError(f"expected distinct tags such as O, B-PER, I-PER (got "
+                             f"{bad[:3] or labels[:5]})")
+        return labels
 
     def vocab_path(self, run_dir: Path) -> Path:
         """The vocab inside the run directory (older runs recorded an absolute path, kept as
@@ -273,8 +291,12 @@ def write_tagger_file(run_dir: Path, tagger: TaggerFile) -> None:
 
 
 def read_tagger_file(run_dir: Path) -> TaggerFile:
-    """A finished run's model.json (backbone shape, labels, vocab, casing, max_seq_len)."""
+    """A finished run's model.json (backbone shape, labels, vocab, casing, max_seq_len). A run
+    without metrics.json (still training, interrupted or diverged) has no tagger to use."""
     path = Path(run_dir) / TAGGER_FILE
     if not path.exists():
         raise WdTrainError(f"{run_dir}: no {TAGGER_FILE} (not a finished wd-train run)")
+    if not is_finished_run(run_dir):
+        why = "it diverged" if is_diverged_run(run_dir) else "unfinished or interrupted"
+        raise WdTrainError(f"{run_dir}: no {METRICS_FILE} ({why}): not a finished run")
     return _read_record(path, TaggerFile, "model file")

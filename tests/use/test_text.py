@@ -1,5 +1,7 @@
 """Raw text → words with offsets → entities: offsets always point back into the text."""
 
+from pathlib import Path
+
 import pytest
 
 from wd_train.use.text import entity_spans, split_words
@@ -44,3 +46,20 @@ def test_entities_carry_character_offsets_for_iob2_and_bioes():
     # an I- that starts a chunk counts, as in conlleval (and seqeval's scoring)
     assert entity_spans(words, ["O", "I-PER", "O", "O", "O", "O"], text) == [
         {"type": "PER", "start": 10, "end": 16, "text": "Merkel"}]
+
+
+def test_stdin_raw_text_is_utf8_or_refused_with_its_line(monkeypatch):
+    import io
+    import sys
+
+    from wd_train.errors import WdTrainError
+    from wd_train.use.predict import read_raw_texts
+
+    def stdin(data: bytes):
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+
+    stdin("Angela Merkel\nin Zürich\n".encode())
+    assert read_raw_texts(Path("-"), []) == ["Angela Merkel", "in Zürich"]
+    stdin(b"fine\nbad \xff byte\n")
+    with pytest.raises(WdTrainError, match=r"-:2: not valid UTF-8 \(byte 0xff\)"):
+        read_raw_texts(Path("-"), [])

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import WdTrainError
+from ..files import read_regular_file
 from .tags import iob1_to_iob2, repair_iob2, tag_problem
 
 _COLUMN_SEPARATOR = re.compile(r"[ \t]+")
@@ -45,12 +46,7 @@ class Sentence:
 
 def read_text(path: Path, encoding: str) -> str:
     """The file decoded; a missing, unreadable or mis-encoded file is one clear error."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise WdTrainError(f"{path}: data file not found") from None
-    except OSError as exc:
-        raise WdTrainError(f"{path}: cannot read ({exc.strerror})") from None
+    data = read_regular_file(path, "data")
     try:
         # "utf-8-sig": a byte-order mark is not part of the first token (it made -DOCSTART- a
         # word); files without one decode exactly as with "utf-8"

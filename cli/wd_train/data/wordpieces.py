@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import WdTrainError
+from ..files import read_regular_file
 from .reader import Sentence
 
 IGNORE = -1
@@ -41,10 +42,8 @@ class Window:
 def load_vocab(path: Path | str) -> dict[str, int]:
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise WdTrainError(f"{path}: vocab file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
+        lines = read_regular_file(path, "vocab").decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:
         raise WdTrainError(f"{path}: cannot read vocab ({exc})") from None
     vocab = {token.strip(): index for index, token in enumerate(lines) if token.strip()}
     missing = [t for t in (CLS, SEP, UNK) if t not in vocab]

@@ -36,12 +36,22 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def _series(runs: list[ResultLine], file_name: str) -> list[list[dict[str, str]]]:
+def _series(runs: list[ResultLine], file_name: str, columns: tuple[str, ...]
+            ) -> list[list[dict[str, float]]]:
+    """Each run's curve (`columns` as numbers); a run whose file is missing or damaged is left
+    out of the chart, with a log line, and still counts in the tables."""
     series = []
     for record in runs:
         path = Path(record.run_dir) / file_name
-        if path.is_file():
-            series.append(_read_csv(path))
+        if not path.is_file():
+            continue
+        try:
+            rows = [{c: float(row[c]) for c in columns} for row in _read_csv(path)]
+        except (OSError, UnicodeDecodeError, csv.Error, KeyError, TypeError, ValueError) as exc:
+            log.warning(f"{path}: left out of the charts (cannot read: "
+                        f"{type(exc).__name__} {str(exc)[:80]})")
+            continue
+        series.append(rows)
     return series
 
 
@@ -75,9 +85,9 @@ def _lr_chart(groups: dict[str, list[ResultLine]], path: Path) -> bool:
     figure, axes = _new_figure("Learning rate per step (every run)", "step", "learning rate")
     drawn = False
     for index, (name, runs) in enumerate(groups.items()):
-        for number, rows in enumerate(_series(runs, LR_FILE)):
-            steps = [int(r["step"]) for r in rows]
-            lrs = [float(r["lr"]) for r in rows]
+        for number, rows in enumerate(_series(runs, LR_FILE, ("step", "lr"))):
+            steps = [r["step"] for r in rows]
+            lrs = [r["lr"] for r in rows]
             axes.plot(steps, lrs, color=_colour(index), linewidth=1.6 - 0.4 * (number > 0),
                       alpha=1.0 if number == 0 else 0.5, label=name if number == 0 else None)
             drawn = True
@@ -96,11 +106,11 @@ def _epoch_chart(groups: dict[str, list[ResultLine]], column: str, scale: float,
     figure, axes = _new_figure(title, "epoch", ylabel)
     drawn = False
     for index, (name, runs) in enumerate(groups.items()):
-        histories = _series(runs, HISTORY_FILE)
+        histories = _series(runs, HISTORY_FILE, ("epoch", column))
         per_epoch: dict[int, list[float]] = {}
         for rows in histories:
             for row in rows:
-                per_epoch.setdefault(int(row["epoch"]), []).append(scale * float(row[column]))
+                per_epoch.setdefault(int(row["epoch"]), []).append(scale * row[column])
         if not per_epoch:
             continue
         epochs = sorted(per_epoch)

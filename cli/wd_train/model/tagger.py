@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 
 from ..bert_folder import BERT_CONFIG_FILE, WEIGHTS_PREFIX, check_folder, read_bert_config
 from ..config import ModelConfig
 from ..errors import WdTrainError
 from .activation import KERAS_BERT_EPSILON, building_backbone, feed_forward_activation
 from .activation import resolve as resolve_activation
+
+MAX_PARAMETERS = 2e9  # BERT-large has 3.4e8: far above any checkpoint keras_bert loads
 
 
 class BackboneSpec(BaseModel):
@@ -30,6 +32,26 @@ class BackboneSpec(BaseModel):
     # not get_model's arguments: built in through model/activation.py (keras_bert's defaults)
     activation: str = "gelu_tanh"
     layer_norm_eps: float = KERAS_BERT_EPSILON
+
+    @model_validator(mode="after")
+    def _buildable(self) -> BackboneSpec:
+        """A damaged model.json is refused here, not deep in TensorFlow (a ZeroDivisionError,
+        or a backbone too large for memory)."""
+        sizes = {"token_num": self.token_num, "pos_num": self.pos_num,
+                 "embed_dim": self.embed_dim, "transformer_num": self.transformer_num,
+                 "head_num": self.head_num, "feed_forward_dim": self.feed_forward_dim}
+        small = [k for k, v in sizes.items() if v < 1]
+        if small:
+            raise ValueError(f"{small[0]} {sizes[small[0]]}: expected at least 1")
+        if self.embed_dim % self.head_num:
+            raise ValueError(f"head_num {self.head_num} does not divide embed_dim "
+                             f"{self.embed_dim}")
+        parameters = (self.token_num + self.pos_num) * self.embed_dim + self.transformer_num * (
+            4 * self.embed_dim ** 2 + 2 * self.embed_dim * self.feed_forward_dim)
+        if parameters > MAX_PARAMETERS:
+            raise ValueError(f"a backbone of {parameters:.3g} parameters (more than "
+                             f"{MAX_PARAMETERS:.0e}): not a BERT this tool trained")
+        return self
 
     def get_model_arguments(self) -> dict:
         return self.model_dump(exclude={"activation", "layer_norm_eps"})

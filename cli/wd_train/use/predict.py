@@ -148,7 +148,7 @@ def read_raw_texts(input_path: Path | None, texts: list[str], input_kind: str = 
     if texts:
         return list(texts)
     if str(input_path) == "-":
-        return _lines(sys.stdin.read())
+        return _lines(_read_stdin())
     if input_kind == "conll" or (input_kind == "auto" and input_path.suffix != ".txt"):
         return None
     content = read_text(input_path, "utf-8")
@@ -157,6 +157,23 @@ def read_raw_texts(input_path: Path | None, texts: list[str], input_kind: str = 
                     "reads it as raw text)")
         return None
     return _lines(content)
+
+
+STDIN_LIMIT = 1 << 30  # bytes: raw text beyond this is a file's job (or /dev/zero)
+
+
+def _read_stdin() -> str:
+    """Standard input as UTF-8, refused as a file would be (with its line) when it is not, and
+    refused past STDIN_LIMIT bytes rather than read without end."""
+    data = sys.stdin.buffer.read(STDIN_LIMIT + 1)
+    if len(data) > STDIN_LIMIT:
+        raise WdTrainError(f"-: standard input is longer than {STDIN_LIMIT >> 20} MiB; give a "
+                           "file instead")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise WdTrainError(f"-:{line}: not valid UTF-8 (byte {data[exc.start]:#04x})") from None
 
 
 def _lines(content: str) -> list[str]:

@@ -156,3 +156,12 @@ def test_the_graph_tokenizer_splits_every_word_as_training_did(shared_data):
     assert [w.decode() for w in split.flat_values.numpy()] == [w.text for w in expected]
     assert starts.numpy().tolist() == [w.start for w in expected]
     assert ends.numpy().tolist() == [w.end for w in expected]
+
+
+def test_a_batch_without_a_word_is_served_not_refused(exported, serve_saved_model):
+    """Empty, blank and control-character texts alone in a request (once InvalidArgument:
+    keras_bert's attention cannot take zero windows)."""
+    export_dir, _, _ = exported
+    served = serve_saved_model(export_dir, ["", "   ", "\x00"])
+    assert [row["tokens"] for row in served["rows"]] == [[], [], []]
+    assert [row["entities"] for row in served["rows"]] == [[], [], []]

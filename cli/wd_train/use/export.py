@@ -167,6 +167,7 @@ class _Tagger:
         self.module.vocab_table = self.wordpieces.vocab_table
         self.module.tokenizer = self.wordpieces.pieces
         self.labels = tf.constant(tagger.labels)
+        self.num_labels = len(tagger.labels)
         # the run's decoder (arg-max, or Viterbi over each text: CRF head, constrained
         # decoding), unless `constrained` overrides the constraints
         constraints = decoding_constraints(tagger, constrained)
@@ -210,8 +211,13 @@ class _Tagger:
         window_start = tf.gather(offsets, tf.cast(by_window.row_starts(), tf.int32))
         first_piece = 1 + offsets - tf.gather(window_start, window_of_word)
 
-        logits = self.module.model([tf.cast(token_ids, tf.int32),
-                                    tf.zeros_like(token_ids, tf.int32)], training=False)
+        # a batch without a word (empty or blank texts, no texts): keras_bert's attention
+        # cannot take zero windows, and there is nothing to tag
+        logits = tf.cond(
+            num_windows > 0,
+            lambda: self.module.model([tf.cast(token_ids, tf.int32),
+                                       tf.zeros_like(token_ids, tf.int32)], training=False),
+            lambda: tf.zeros([0, tf.shape(token_ids)[1], self.num_labels]))
         word_positions = tf.stack([window_of_word, tf.cast(first_piece, tf.int64)], axis=1)
         at_words = tf.gather_nd(self.piece_outputs(logits), word_positions)
         if self.decode is None:  # arg-max: the tag ids themselves

@@ -6,6 +6,7 @@ stderr and its exit code (2 for bad input, 1 for a failed gate). No TensorFlow i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -55,6 +56,22 @@ def _fail(exc: WdTrainError) -> typer.Exit:
             line = f"{line[:MAX_ERROR_LINE]}… ({len(line) - MAX_ERROR_LINE} more characters)"
         typer.echo(f"{prefix}{line}", err=True)
     return typer.Exit(exc.exit_code)
+
+
+@contextlib.contextmanager
+def _exit_on_error(writing: object = None):
+    """The one error path of every command: a `WdTrainError` becomes its line(s) on stderr and
+    its exit code; an `OSError` while the command writes `writing` (a path, for the message)
+    becomes "PATH: cannot write (reason)", exit 2. Anything else is a bug (see `main`)."""
+    try:
+        yield
+    except WdTrainError as exc:
+        raise _fail(exc) from None
+    except OSError as exc:
+        if writing is None:
+            raise
+        raise _fail(WdTrainError(f"{exc.filename or writing}: cannot write "
+                                 f"({short_reason(exc)})")) from None
 
 
 def _program() -> str:
@@ -118,25 +135,20 @@ def train(
     from .experiments.runner import run_config
 
     if list_cells:
-        try:
+        with _exit_on_error():
             commands = cell_commands(config_path, overrides, program=_program(),
                                      output_dir=output_dir, results=results)
-        except WdTrainError as exc:
-            raise _fail(exc) from None
         for command in commands:
             typer.echo(command)
         return
     with console_session(quiet) as progress:
+        # an OSError here: a comparison's summary or a reused cell's metrics.json
         try:
-            outcome = run_config(config_path, overrides, output_dir=output_dir,
-                                 variant=variant, seed=seed, cell=cell, results=results,
-                                 min_f1=min_f1,
-                                 overwrite=overwrite, resume=resume, progress=progress)
-        except WdTrainError as exc:
-            raise _fail(exc) from None
-        except OSError as exc:  # a comparison's summary or a reused cell's metrics.json
-            raise _fail(WdTrainError(f"{exc.filename or output_dir or config_path}: cannot "
-                                     f"write ({short_reason(exc)})")) from None
+            with _exit_on_error(writing=output_dir or config_path):
+                outcome = run_config(config_path, overrides, output_dir=output_dir,
+                                     variant=variant, seed=seed, cell=cell, results=results,
+                                     min_f1=min_f1, overwrite=overwrite, resume=resume,
+                                     progress=progress)
         finally:
             progress.close()
         _print_result(outcome.as_json(), outcome.text, as_json, quiet)
@@ -179,15 +191,10 @@ def report_command(
     from .experiments.report import report
     from .experiments.summary import summary_markdown
 
-    with console_session(quiet):
-        try:
-            summary = report(inputs, by=by, output_dir=output_dir, baseline=baseline,
-                             renames=check_renames(rename), only=only)
-        except WdTrainError as exc:
-            raise _fail(exc) from None
-        except OSError as exc:  # the summary's folder not writable, a full disk
-            raise _fail(WdTrainError(f"{exc.filename or output_dir}: cannot write "
-                                     f"({short_reason(exc)})")) from None
+    # an OSError here: the summary's folder not writable, a full disk
+    with console_session(quiet), _exit_on_error(writing=output_dir):
+        summary = report(inputs, by=by, output_dir=output_dir, baseline=baseline,
+                         renames=check_renames(rename), only=only)
     _print_result(summary.model_dump(mode="json"), summary_markdown(summary), as_json, quiet)
 
 
@@ -224,7 +231,7 @@ def predict_command(
     from .console import console_session
     from .use.predict import read_raw_texts
 
-    try:
+    with _exit_on_error():
         if texts and input_path is not None:
             raise WdTrainError("--text: give either FILE or --text, not both")
         if input_path is None and not texts:
@@ -238,8 +245,6 @@ def predict_command(
         if raw and as_json:
             raise WdTrainError("--json: for raw text the predictions are JSON lines already "
                                "(--format jsonl)")
-    except WdTrainError as exc:
-        raise _fail(exc) from None
     if raw:
         _predict_raw(run_dir, raw_texts, output_format or "jsonl", output, batch_size, quiet,
                      constrained)
@@ -271,13 +276,11 @@ def _predict_raw(run_dir: Path, texts: list[str], output_format: str, output: Pa
 
     from .use.predict import predict_texts, text_conll_lines
 
-    try:
+    with _exit_on_error():
         started = time.perf_counter()
         predictions = predict_texts(run_dir, texts, batch_size=batch_size,
                                     constrained=constrained)
         seconds = time.perf_counter() - started
-    except WdTrainError as exc:
-        raise _fail(exc) from None
     if output_format == "jsonl":
         body = "".join(json.dumps(p.as_dict(), ensure_ascii=False) + "\n" for p in predictions)
     else:
@@ -293,13 +296,11 @@ def _predict_conll(run_dir: Path, input_path: Path, output: Path | None, batch_s
                    quiet: bool, as_json: bool, constrained: bool | None) -> None:
     from .use.predict import predict_file, scores_table
 
-    try:
+    with _exit_on_error():
         if output is not None and output.resolve() == input_path.resolve():
             raise WdTrainError(f"--output {output}: is the input file; choose another path")
         prediction = predict_file(run_dir, input_path, batch_size=batch_size,
                                   constrained=constrained)
-    except WdTrainError as exc:
-        raise _fail(exc) from None
     predictions_on_stdout = output is None and not as_json
     if output is not None or predictions_on_stdout:
         _write_predictions(prediction.conll_lines(), output)
@@ -322,13 +323,8 @@ def export_command(
     """Export a finished run as a TensorFlow SavedModel that takes raw texts (TF Serving)."""
     from .use.export import export_run
 
-    try:
+    with _exit_on_error(writing=out_dir):
         written = export_run(run_dir, out_dir, overwrite=overwrite, constrained=constrained)
-    except WdTrainError as exc:
-        raise _fail(exc) from None
-    except OSError as exc:
-        raise _fail(WdTrainError(f"{exc.filename or out_dir}: cannot write "
-                                 f"({short_reason(exc)})")) from None
     typer.echo(f"wrote {written} (signature serving_default: texts → tokens, tags, entities)")
 
 
@@ -359,11 +355,9 @@ def check_data_command(
     from .config import load_config
     from .data.check import check_data, findings_text
 
-    try:
+    with _exit_on_error():
         config, _ = load_config(config_path, overrides, drop_sections=("compare", "gate"))
         findings = check_data(config, str(config_path))
-    except WdTrainError as exc:
-        raise _fail(exc) from None
     if as_json:
         typer.echo(json.dumps(findings.model_dump(mode="json"), ensure_ascii=False))
     else:
@@ -389,7 +383,7 @@ def import_hf_command(
     """Convert Hugging Face BERT weights (safetensors) into a Google-format checkpoint."""
     from .model.hf_import import check_conversion, import_hf, resolve_source
 
-    try:
+    with _exit_on_error(writing=dst):
         src = resolve_source(src)
         imported = import_hf(src, dst, lowercase=lowercase, overwrite=overwrite)
         typer.echo(f"wrote {imported.dst}: {len(imported.used)} tensors used, "
@@ -406,11 +400,6 @@ def import_hf_command(
                 f"{result['faithful_layer_norm_eps']:g}) against the checkpoint's own: "
                 f"{result['max_abs_diff_faithful']:.2e}"
             )
-    except WdTrainError as exc:
-        raise _fail(exc) from None
-    except OSError as exc:
-        raise _fail(WdTrainError(f"{exc.filename or dst}: cannot write ({short_reason(exc)})")
-                    ) from None
 
 
 def main(argv: list[str] | None = None) -> None:

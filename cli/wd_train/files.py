@@ -106,14 +106,14 @@ def read_regular_file(path: Path, what: str) -> bytes:
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
-        raise WdTrainError(f"{path}: {what} not found") from None
+        raise WdTrainError(f"{path}: {what} file not found") from None
     except OSError as exc:
-        raise WdTrainError(f"{path}: cannot read {what} ({exc.strerror})") from None
+        raise WdTrainError(f"{path}: cannot read ({exc.strerror})") from None
     if not stat.S_ISREG(mode):
         kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
         raise WdTrainError(f"{path}: {kind}; expected a {what} file")
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise WdTrainError(f"{path}: cannot read {what} ({exc.strerror})") from None
+        raise WdTrainError(f"{path}: cannot read ({exc.strerror})") from None
 

@@ -101,11 +101,15 @@ def test_group_by_a_key_sorts_numbers_and_averages_runs_of_one_seed(tmp_path):
 
 
 def test_group_by_a_key_not_overridden_reads_the_run_config(tmp_path):
+    saved = {"data": {"train": "t.conll", "dev": "d.conll"},
+             "model": {"random_init": {}, "vocab": "vocab.txt"}}
     records = [record(tmp_path, f"r{seed}{epochs}", seed, 0.5 + 0.01 * epochs,
-                      config={"training": {"epochs": epochs, "seed": seed}})
+                      config={**saved, "training": {"epochs": epochs, "seed": seed}})
                for seed in (1, 2, 3) for epochs in (3, 1)]
     groups = group_results(records, "training.epochs")
     assert list(groups) == ["epochs=1", "epochs=3"]
+    # a key the saved config leaves to its default is read as the default the run used
+    assert list(group_results(records, "optimizer.schedule")) == ["schedule=warmup_decay"]
     with pytest.raises(WdTrainError, match="--by optimizer.nothing: no run has this key"):
         group_results(records, "optimizer.nothing")
     with pytest.raises(WdTrainError, match="expected 'variant' or a dotted config key"):

@@ -8,6 +8,7 @@ from .loading import (
     load_config,
     parse_override,
     read_config,
+    read_saved_config,
     require_same_config,
     validate,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "load_config",
     "parse_override",
     "read_config",
+    "read_saved_config",
     "require_same_config",
     "validate",
 ]

@@ -214,6 +214,20 @@ def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def read_saved_config(path: Path) -> Config:
+    """A run's saved config.yaml, through the schema (keys added since fill in with their
+    defaults): the one way `predict`, `report --by` and the same-config check read it."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise WdTrainError(f"{path}: cannot read the run's config "
+                           f"({getattr(exc, 'strerror', None) or type(exc).__name__})") from None
+    if not isinstance(raw, dict):
+        raise WdTrainError(f"{path}: cannot read the run's config (not a mapping)")
+    return validate(raw, str(path))
+
+
 def differing_key(saved_path: Path, config: Config) -> tuple[str, Any, Any] | None:
     """The first key where the config saved at `saved_path` differs from `config`, as (key,
     saved value, current value); None if none. output.dir (a run folder may be moved) and the
@@ -221,10 +235,8 @@ def differing_key(saved_path: Path, config: Config) -> tuple[str, Any, Any] | No
     Through the schema, so that keys added later with a default compare equal; an unreadable
     saved config differs in every key."""
     try:
-        saved_config = validate(yaml.safe_load(saved_path.read_text(encoding="utf-8")) or {},
-                                str(saved_path))
-        saved = _flatten(yaml.safe_load(config_to_yaml(saved_config)))
-    except (OSError, yaml.YAMLError, WdTrainError):
+        saved = _flatten(yaml.safe_load(config_to_yaml(read_saved_config(saved_path))))
+    except WdTrainError:
         saved = {}
     planned = _flatten(yaml.safe_load(config_to_yaml(config)))
     changed = sorted(k for k in saved.keys() | planned.keys()

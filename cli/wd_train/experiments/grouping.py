@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ..config import read_saved_config
 from ..errors import WdTrainError
 from ..run_dir import CONFIG_FILE
 from .grid import group_name
@@ -52,10 +51,10 @@ def _config_value(record: ResultLine, dotted: str, cache: dict[str, dict]) -> An
         return record.overrides[dotted]
     run_dir = record.run_dir
     if run_dir not in cache:
-        path = Path(run_dir) / CONFIG_FILE
         try:
-            cache[run_dir] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError):
+            cache[run_dir] = read_saved_config(Path(run_dir) / CONFIG_FILE).model_dump(
+                mode="json")
+        except WdTrainError:  # a run whose folder is gone or damaged: the key is unknown
             cache[run_dir] = {}
     node: Any = cache[run_dir]
     for key in dotted.split("."):

@@ -14,9 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from ..config import validate
+from ..config import read_saved_config
 from ..data.dataset import read_settings
 from ..data.reader import (
     Sentence,
@@ -59,12 +57,7 @@ class Prediction:
 
 
 def _run_data_settings(run_dir: Path) -> dict:
-    config_path = run_dir / CONFIG_FILE
-    try:
-        raw = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise WdTrainError(f"{config_path}: cannot read the run's config ({exc})") from None
-    return read_settings(validate(raw, str(config_path)).data)
+    return read_settings(read_saved_config(run_dir / CONFIG_FILE).data)
 
 
 def _tag(run_dir: Path, tagger: TaggerFile, sentences: list[Sentence],

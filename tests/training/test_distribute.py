@@ -144,3 +144,13 @@ def test_a_broken_tf_config_is_one_line(monkeypatch):
         tf_config_task()
     monkeypatch.delenv("TF_CONFIG")
     assert tf_config_task() is None
+
+
+@pytest.mark.parametrize("task", ['{"type": "worker", "index": 2}',
+                                  '{"type": "worker", "index": -1}',
+                                  '{"type": "ps", "index": 0}'])
+def test_a_task_outside_the_cluster_is_one_line(monkeypatch, task):
+    cluster = '{"worker": ["a:1", "b:2"]}'
+    monkeypatch.setenv("TF_CONFIG", f'{{"cluster": {cluster}, "task": {task}}}')
+    with pytest.raises(WdTrainError, match="is not one of the cluster's 2 workers"):
+        tf_config_task()

@@ -55,6 +55,10 @@ def tf_config_task() -> tuple[int, int] | None:
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise WdTrainError(f"TF_CONFIG: not a valid cluster description ({exc!r}); see the "
                            "README, 'Several GPUs and machines'") from None
+    if task["type"] not in ("worker", "chief") or not 0 <= index < workers:
+        raise WdTrainError(f"TF_CONFIG: task {task['type']} {task['index']} is not one of the "
+                           f"cluster's {workers} workers (index from 0); see the README, "
+                           "'Several GPUs and machines'")
     return index, workers
 
 

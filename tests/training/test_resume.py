@@ -126,9 +126,18 @@ def test_resume_refuses_another_config_or_data_and_starts_fresh_without_a_checkp
     train_file = tiny_dataset["train"]
     saved_text = train_file.read_text()
     train_file.write_text(saved_text.split("\n\n", 1)[1])  # one sentence fewer
-    with pytest.raises(WdTrainError, match="started on other data or another schedule"):
+    with pytest.raises(WdTrainError, match="started with other data; its snapshot cannot"):
         train_run(config, resume=True)
     train_file.write_text(saved_text)
+
+    # the saved config edited to another head: the CRF-less network would restore in part
+    saved_config = tmp_path / "r" / "config.yaml"
+    saved_yaml = saved_config.read_text()
+    saved_config.write_text(saved_yaml.replace("head: softmax", "head: crf"))
+    as_crf, _ = load_config(path, ["model.head=crf"])
+    with pytest.raises(WdTrainError, match=r"started with another network \(model.head"):
+        train_run(as_crf, resume=True)
+    saved_config.write_text(saved_yaml)
 
     state.write_text("{not json")
     with pytest.raises(WdTrainError, match="state.json: cannot resume"):

@@ -147,11 +147,17 @@ class ResumeStore:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise WdTrainError(f"{self.state_path}: cannot resume from it ({exc}); pass "
                                "--overwrite to start the run again") from None
-        if state.get("identity") != self.identity:
+        saved = state.get("identity") or {}
+        if saved != self.identity:
+            # the data first: one sentence fewer changes the schedule's length too
+            order = ["train_windows", "variables", "schedule",
+                     *sorted(self.identity.keys() | saved.keys())]
+            key = next((k for k in order if saved.get(k) != self.identity.get(k)), "?")
+            what = {"variables": "another network (model.head, sizes)",
+                    "schedule": "another schedule", "train_windows": "other data"}.get(key, key)
             raise WdTrainError(
-                f"{self.state_path}: the run was started on other data or another schedule "
-                f"({state.get('identity')} there, {self.identity} now); pass --overwrite to "
-                "start the run again")
+                f"{self.state_path}: the run was started with {what}; its snapshot cannot be "
+                "resumed into this one; pass --overwrite to start the run again")
         import tensorflow as tf
 
         try:

@@ -204,8 +204,11 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
 
     constraints = (scheme_constraints(data.labels, data.scheme)
                    if config.model.constrained_decoding else None)
+    # what a snapshot must match to be resumed: the data, the schedule and the network (a
+    # CRF snapshot read into a softmax tagger would restore in part, and silently)
     store = ResumeStore(run_dir, model, optimizer, identity={
-        "schedule": schedule.as_dict(), "train_windows": len(data.train.windows)})
+        "schedule": schedule.as_dict(), "train_windows": len(data.train.windows),
+        "variables": [[v.name, v.shape.as_list()] for v in model.trainable_variables]})
     start = resumed_after = None
     if resuming:
         predict = make_predict_function(model, constraints=constraints)

@@ -112,3 +112,19 @@ def test_devices_fifos_and_folders_are_refused_as_data_or_vocab(tmp_path):
             load_vocab(path)
     with pytest.raises(WdTrainError, match="a folder; expected a data file"):
         read_text(tmp_path, "utf-8")
+
+
+def test_a_named_pipe_is_read_where_a_stream_is_meant(tmp_path):
+    """`wd-train predict RUN <(zcat test.conll.gz)`: the pipe is read (input to tag); as
+    training data it is still refused."""
+    import os
+    import threading
+
+    from wd_train.data.reader import read_text
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_text("EU B-ORG\n"))
+    writer.start()
+    assert read_text(fifo, "utf-8", stream=True) == "EU B-ORG\n"
+    writer.join(timeout=10)

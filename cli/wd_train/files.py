@@ -99,9 +99,13 @@ def append_line_locked(path: Path, line: str) -> None:
         os.close(fd)
 
 
-def read_regular_file(path: Path, what: str) -> bytes:
-    """The bytes of a regular file: a device (`/dev/zero`), a FIFO or a folder is refused in
-    one line rather than read without end or waited on."""
+STREAM_LIMIT = 1 << 30  # bytes read from a named pipe at most (a file has its own size)
+
+
+def read_regular_file(path: Path, what: str, stream: bool = False) -> bytes:
+    """The bytes of a regular file: a device (`/dev/zero`), a folder or (unless `stream`, where
+    a pipe is meant: `predict <(zcat x.gz)`) a FIFO is refused in one line rather than read
+    without end or waited on; a FIFO is read up to STREAM_LIMIT bytes."""
     path = Path(path)
     try:
         mode = path.stat().st_mode
@@ -109,11 +113,19 @@ def read_regular_file(path: Path, what: str) -> bytes:
         raise WdTrainError(f"{path}: {what} file not found") from None
     except OSError as exc:
         raise WdTrainError(f"{path}: cannot read ({exc.strerror})") from None
-    if not stat.S_ISREG(mode):
+    piped = stream and stat.S_ISFIFO(mode)
+    if not stat.S_ISREG(mode) and not piped:
         kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
         raise WdTrainError(f"{path}: {kind}; expected a {what} file")
     try:
-        return path.read_bytes()
+        if not piped:
+            return path.read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read(STREAM_LIMIT + 1)
     except OSError as exc:
         raise WdTrainError(f"{path}: cannot read ({exc.strerror})") from None
+    if len(data) > STREAM_LIMIT:
+        raise WdTrainError(f"{path}: more than {STREAM_LIMIT >> 20} MiB from a pipe; write it to "
+                           "a file first")
+    return data
 

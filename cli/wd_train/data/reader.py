@@ -44,9 +44,10 @@ class Sentence:
     repaired: int = 0  # I-X tags read as B-X (an invalid IOB2 start, repaired as conlleval does)
 
 
-def read_text(path: Path, encoding: str) -> str:
-    """The file decoded; a missing, unreadable or mis-encoded file is one clear error."""
-    data = read_regular_file(path, "data")
+def read_text(path: Path, encoding: str, stream: bool = False) -> str:
+    """The file decoded; a missing, unreadable or mis-encoded file is one clear error.
+    `stream`: a named pipe is read too (input to tag, where a stream is meant)."""
+    data = read_regular_file(path, "data", stream)
     try:
         # "utf-8-sig": a byte-order mark is not part of the first token (it made -DOCSTART- a
         # word); files without one decode exactly as with "utf-8"

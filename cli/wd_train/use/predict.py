@@ -89,7 +89,8 @@ def predict_file(run_dir: Path | str, input_path: Path | str, batch_size: int = 
     run_dir, input_path = Path(run_dir), Path(input_path)
     tagger = read_tagger_file(run_dir)  # fails early, before TensorFlow, on a run that is not one
     settings = _run_data_settings(run_dir)
-    text = read_text(input_path, settings["encoding"])  # read once: sniffed, then parsed
+    # read once: sniffed, then parsed; a named pipe is a stream to tag (`<(zcat x.gz)`)
+    text = read_text(input_path, settings["encoding"], stream=True)
     scored = has_tag_column(text, input_path)
     sentences = read_conll(input_path, **settings, tokens_only=not scored, text=text)
     if scored:  # a gold tag the model cannot predict would score as a silent miss
@@ -144,7 +145,7 @@ def read_raw_texts(input_path: Path | None, texts: list[str], input_kind: str = 
         return _lines(_read_stdin())
     if input_kind == "conll" or (input_kind == "auto" and input_path.suffix != ".txt"):
         return None
-    content = read_text(input_path, "utf-8")
+    content = read_text(input_path, "utf-8", stream=True)
     if input_kind == "auto" and _ends_in_tags(content):
         log.warning(f"{input_path}: its lines end in tags, read as a CoNLL file (--input text "
                     "reads it as raw text)")

@@ -111,3 +111,21 @@ def test_an_anchor_bomb_in_a_typed_key_is_refused_quickly_and_briefly(tmp_path):
     message = str(caught.value)
     assert "training.epochs" in message
     assert all(len(line) < 400 for line in message.splitlines())
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("training.jit_compile", 1, "expected true or false or auto (got 1)"),
+    ("training.jit_compile", "sometimes", "expected true or false or auto (got 'sometimes')"),
+    ("training.jit_compile", None, "expected true or false or auto (got None)"),
+    ("model.lowercase", "yes", "expected true or false (got 'yes')"),
+])
+def test_booleans_are_strict(tmp_path, key, value, message):
+    """`jit_compile: 1` once meant XLA on; `sometimes` gave two lines of pydantic internals."""
+    section, name = key.split(".")
+    raw = {"data": {"train": "t", "dev": "d"}, "model": {"random_init": {}, "vocab": "v"}}
+    raw.setdefault(section, {})[name] = value
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(WdTrainError) as caught:
+        load_config(path)
+    assert str(caught.value) == f"{path}: {key}: {message}"

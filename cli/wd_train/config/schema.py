@@ -18,6 +18,10 @@ from pydantic import (
 )
 
 
+def _literal_values(types: tuple) -> list[str]:
+    return [v for t in types if typing.get_origin(t) is Literal for v in typing.get_args(t)]
+
+
 class Section(BaseModel):
     # inf/nan are never a sensible setting (lr .inf "trains" to NaN and F1 0)
     model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
@@ -31,6 +35,12 @@ class Section(BaseModel):
         allowed = (annotation, *typing.get_args(annotation))
         if isinstance(value, bool) and bool not in allowed:
             raise ValueError(f"expected a number, not the boolean {str(value).lower()}")
+        if bool in allowed and not isinstance(value, bool) and (
+                value is not None or type(None) not in allowed) and not (
+                isinstance(value, str) and value in _literal_values(allowed)):
+            # pydantic would read 1 or "yes" as true (`jit_compile: 1` turned XLA on)
+            choices = ["true", "false", *_literal_values(allowed)]
+            raise ValueError(f"expected {' or '.join(choices)} (got {value!r:.40})")
         if isinstance(value, list) and any(isinstance(v, bool) for v in value) and not any(
                 bool in typing.get_args(a) for a in allowed):  # compare.seeds: [yes, no]
             raise ValueError(f"expected numbers, not booleans (got {value})")

@@ -81,26 +81,11 @@ class ResultLine(BaseModel):
 
 
 def result_line(metrics: RunMetrics) -> ResultLine:
-    """The results line of a run, from its metrics.json."""
-    return ResultLine(
-        variant=metrics.variant,
-        seed=metrics.seed,
-        overrides=metrics.overrides,
-        grid=metrics.grid,
-        degenerate=metrics.degenerate,
-        dev=metrics.dev,
-        test=metrics.test,
-        best_epoch=metrics.best_epoch,
-        epochs_run=metrics.epochs_run,
-        schedule=metrics.schedule.name,
-        train_seconds=metrics.train_seconds,
-        train_tokens_per_s=metrics.train_tokens_per_s,
-        wall_seconds=metrics.wall_seconds,
-        run_dir=metrics.run_dir,
-        config=metrics.config_file,
-        finished_at=metrics.finished_at,
-        code_version=metrics.code_version,
-    )
+    """The results line of a run, from its metrics.json: every field the two records share,
+    plus the schedule's name and the config file."""
+    shared = (set(ResultLine.model_fields) & set(RunMetrics.model_fields)) - {"schedule"}
+    return ResultLine(**metrics.model_dump(include=shared), schedule=metrics.schedule.name,
+                      config=metrics.config_file)
 
 
 def diverged_line(record: DivergedRun) -> ResultLine:

@@ -150,3 +150,21 @@ def test_grid_schema_errors(tiny_config_dict, write_config, tmp_path, tiny_datas
                         tiny_config_dict(tiny_dataset, tmp_path / "o", compare=compare))
     with pytest.raises(WdTrainError, match=message):
         load_config(path)
+
+
+def test_list_cells_and_cell_need_a_comparison(tiny_config_dict, write_config, tmp_path,
+                                               tiny_dataset, wd_invoke):
+    plain = write_config(tmp_path / "plain.yaml",
+                         tiny_config_dict(tiny_dataset, tmp_path / "run"))
+    listed = wd_invoke("train", plain, "--list-cells")
+    assert listed.exit_code == 2
+    assert "--list-cells: " in listed.stderr and "has no compare section" in listed.stderr
+    one = wd_invoke("train", plain, "--cell", "constant/seed-1")
+    assert one.exit_code == 2 and "--cell: " in one.stderr
+    compared = write_config(tmp_path / "cmp.yaml", tiny_config_dict(
+        tiny_dataset, tmp_path / "cmp", compare={"variants": VARIANTS, "seeds": [1]}))
+    listed = wd_invoke("train", compared, "--list-cells", "--set", "training.epochs=1")
+    assert listed.exit_code == 0
+    assert listed.stdout.splitlines() == [
+        f"wd-train train {compared} --cell {v}/seed-1 --set training.epochs=1 --quiet"
+        for v in VARIANTS]

@@ -54,15 +54,11 @@ def main() -> None:
     import tensorflow as tf
 
     from wd_train.config import load_config
-    from wd_train.data.batching import batch_indices, batches_per_epoch
-    from wd_train.data.dataset import load_data
+    from wd_train.data.batching import batch_indices
     from wd_train.evaluation import make_predict_function, predict_tags
-    from wd_train.model.optimizer import build_optimizer
-    from wd_train.model.precision import set_precision
-    from wd_train.model.schedule import make_schedule
-    from wd_train.model.tagger import backbone_spec, build_tagger
     from wd_train.training.device import configure_gpus, describe_device, matmul_peak
     from wd_train.training.loop import _prefetched, make_train_step, masked_loss
+    from wd_train.training.setup import build_training
 
     config, _ = load_config(Path(args.config), args.set_texts)
     gpus = configure_gpus(config.training.gpu)
@@ -73,25 +69,21 @@ def main() -> None:
     peak = peaks["float32" if args.precision == "float32" else low]
 
     started = time.perf_counter()
-    data = load_data(config)
-    load_seconds = time.perf_counter() - started
-    set_precision(args.precision)
-    tf.keras.utils.set_random_seed(config.training.seed)
-    spec = backbone_spec(config.model, len(data.vocab))
-    model = build_tagger(config.model, spec, len(data.labels))
-    schedule = make_schedule(config.optimizer, config.training.epochs * batches_per_epoch(
-        len(data.train.windows), config.training.batch_size))
-    optimizer = build_optimizer(config.optimizer, schedule, model.trainable_variables,
-                                loss_scaling=args.precision == "mixed_float16")
+    # exactly what a run of this config trains with (training/setup.py), at the bench's
+    # precision and XLA setting
+    setup = build_training(config, precision=args.precision, jit_compile=args.xla)
+    load_seconds = time.perf_counter() - started  # data, model and optimizer
+    data, spec, model, optimizer = setup.data, setup.spec, setup.model, setup.optimizer
     windows = data.train.windows
     batch_size = config.training.batch_size
     words_per_batch = batch_size * sum(w.num_words for w in windows) / len(windows)
     if config.training.loss_average != "words":
         words_per_batch = None
-    multiple = config.data.pad_to_multiple_of or (16 if args.xla else 1)
+    multiple = setup.pad_to_multiple_of
     train_step = make_train_step(model, optimizer, words_per_batch, jit_compile=args.xla)
     lengths = np.array([len(w.token_ids) for w in windows])
-    batches = batch_indices(lengths, batch_size, np.random.default_rng(config.training.seed))
+    batches = batch_indices(lengths, batch_size, np.random.default_rng(config.training.seed),
+                            setup.pool_batches)
     batches = batches[: args.steps + 1]  # the first traces the step: not timed
 
     shapes, compile_seconds, timed = set(), 0.0, 0.0
@@ -179,7 +171,7 @@ def main() -> None:
                               "backward": round(backward_ms, 1),
                               "optimizer_update": round(update_ms, 1)},
         "eval_sentences_per_s": eval_per_s,
-        "data_load_seconds": round(load_seconds, 1),
+        "setup_seconds": round(load_seconds, 1),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     if args.json:

@@ -55,32 +55,27 @@ def test_a_skipped_float16_step_does_not_advance_the_schedule(policy, tmp_path, 
                                                               tiny_config_dict, write_config):
     """A loss scale far too large makes the first steps overflow: they are skipped, the
     schedule's step counter does not move, and the LR trace lists only the steps applied."""
+    import dataclasses
+
     import tensorflow as tf
 
     from wd_train.config import load_config
     from wd_train.data.batching import batches_per_epoch
-    from wd_train.data.dataset import load_data
     from wd_train.model.optimizer import build_optimizer
-    from wd_train.model.schedule import make_schedule, schedule_lr
-    from wd_train.model.tagger import backbone_spec, build_tagger
+    from wd_train.model.schedule import schedule_lr
     from wd_train.training.loop import fit
+    from wd_train.training.setup import build_training
 
-    path = write_config(tmp_path / "c.yaml", tiny_config_dict(tiny_dataset, tmp_path / "o",
-                                                             training={"epochs": 1}))
+    path = write_config(tmp_path / "c.yaml", tiny_config_dict(
+        tiny_dataset, tmp_path / "o", training={"epochs": 3, "batch_size": 8, "seed": 1}))
     config, _ = load_config(path)
-    data = load_data(config)
-    policy("mixed_float16")
-    model = build_tagger(config.model, backbone_spec(config.model, len(data.vocab)),
-                         len(data.labels))
-    schedule = make_schedule(config.optimizer, 100)
-    assert isinstance(build_optimizer(config.optimizer, schedule, model.trainable_variables,
-                                      loss_scaling=True),
-                      tf.keras.mixed_precision.LossScaleOptimizer)
+    setup = build_training(config, precision="mixed_float16")
+    data, schedule, model = setup.data, setup.schedule, setup.model
+    assert isinstance(setup.optimizer, tf.keras.mixed_precision.LossScaleOptimizer)
     optimizer = tf.keras.mixed_precision.LossScaleOptimizer(  # the same, but its scale
         build_optimizer(config.optimizer, schedule, model.trainable_variables),
         initial_scale=2.0**24)  # loss × scale far above float16's 65504
-    result = fit(model, optimizer, schedule, data, epochs=3, batch_size=8, seed=1,
-                 patience=None)
+    result = fit(dataclasses.replace(setup, optimizer=optimizer), config.training)
     applied = int(optimizer.iterations.numpy())
     batches = 3 * batches_per_epoch(len(data.train.windows), 8)
     assert 0 < applied < batches  # some steps were skipped, the later ones applied

@@ -12,14 +12,18 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..data.batching import POOL_BATCHES, batch_indices, pad_batch
-from ..data.dataset import EncodedData
+from ..data.batching import batch_indices, pad_batch
 from ..evaluation import Scores, evaluate, make_predict_function
 from ..model.decoding import loss_sum_function, softmax_loss_sum
-from ..model.schedule import Schedule, schedule_lr
+from ..model.schedule import schedule_lr
+
+if TYPE_CHECKING:
+    from ..config import TrainingConfig
+    from .setup import TrainingSetup
 
 
 @dataclass
@@ -187,28 +191,23 @@ def _out_of_patience(result: FitResult, patience: int | None) -> bool:
 
 
 def fit(
-    model,
-    optimizer,
-    schedule: Schedule,
-    data: EncodedData,
+    setup: TrainingSetup,
+    training: TrainingConfig,
     *,
-    epochs: int,
-    batch_size: int,
-    seed: int,
-    patience: int | None,
-    loss_average: str = "batch",
-    max_loss: float | None = None,
-    jit_compile: bool = False,
-    pad_to_multiple_of: int = 1,
-    strategy=None,
-    constraints=None,
-    pool_batches: int = POOL_BATCHES,
     progress: Progress | None = None,
     on_epoch_end: Callable[[EpochRecord, FitResult, np.random.Generator], None] | None = None,
     resume: ResumePoint | None = None,
 ) -> FitResult:
-    """Train from `resume` (epochs done, best so far, sampler state) or from the start;
-    with a tf.distribute `strategy` (model and optimizer built in its scope) over its replicas."""
+    """Train what `setup` built (training/setup.py), as `training` says, from `resume` (epochs
+    done, best so far, sampler state) or from the start; with a tf.distribute strategy (model
+    and optimizer built in its scope) over its replicas."""
+    model, optimizer, schedule, data = setup.model, setup.optimizer, setup.schedule, setup.data
+    epochs, batch_size, seed = training.epochs, training.batch_size, training.seed
+    patience, loss_average, max_loss = training.patience, training.loss_average, \
+        training.max_loss
+    jit_compile, pad_to_multiple_of = setup.jit_compile, setup.pad_to_multiple_of
+    strategy, constraints = setup.distribution.strategy, setup.constraints
+    pool_batches = setup.pool_batches
     rng = np.random.default_rng(seed)
     windows = data.train.windows
     words_per_batch = None

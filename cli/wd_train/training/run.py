@@ -17,21 +17,14 @@ from typing import Any
 
 from .. import code_version
 from ..config import Config, config_to_yaml, require_same_config
-from ..data.batching import POOL_BATCHES, batches_per_epoch
-from ..data.dataset import EncodedData, Split, load_data
+from ..data.dataset import EncodedData, Split
 from ..errors import TrainingDiverged, WdTrainError, short_reason
 from ..evaluation import Scores, conll_lines, evaluate, make_predict_function
 from ..files import replace_atomic, write_bytes_atomic, write_csv_atomic, write_text_atomic
-from ..model.decoding import scheme_constraints
-from ..model.optimizer import build_optimizer
 from ..model.precision import set_precision
-from ..model.schedule import make_schedule
 from ..model.tagger import (
     BackboneSpec,
-    backbone_spec,
-    build_tagger,
     check_positions,
-    head_lr_multipliers,
 )
 from ..run_dir import (
     CONFIG_FILE,
@@ -56,15 +49,12 @@ from ..run_dir import (
     write_tagger_file,
 )
 from .device import (
-    auto_precision,
-    configure_gpus,
-    describe_device,
     package_versions,
-    seed_everything,
 )
-from .distribute import make_distribution, tf_config_task
+from .distribute import tf_config_task
 from .loop import Diverged, EpochRecord, FitResult, Progress, fit
 from .resume import ResumeStore, clear_resume_state, has_resume_state
+from .setup import build_training
 from .tensorboard import TensorBoardLog
 
 log = logging.getLogger(__name__)
@@ -152,58 +142,9 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
         shutil.rmtree(run_dir / TENSORBOARD_FOLDER, ignore_errors=True)
         write_text_atomic(run_dir / CONFIG_FILE, config_to_yaml(config))
 
-    data = load_data(config)
-    log.info(
-        f"data: train {len(data.train.sentences)} sentences / {len(data.train.windows)} windows, "
-        f"dev {len(data.dev.sentences)}, test {len(data.test.sentences) if data.test else 0}; "
-        f"{len(data.labels)} labels; lowercase={data.lowercase} ({data.lowercase_source})"
-    )
-    pool_batches = POOL_BATCHES if config.data.batching == "bucketed" else 1
-    total_steps = config.training.epochs * batches_per_epoch(
-        len(data.train.windows), config.training.batch_size, pool_batches
-    )
-    schedule = make_schedule(config.optimizer, total_steps)  # refuses a warmup past the end
-    gpus = configure_gpus(config.training.gpu)
-    precision = (auto_precision(gpus) if config.training.precision == "auto"
-                 else config.training.precision)
-    distribution = make_distribution(config.training.distribution, gpus)
-    if distribution.strategy is not None and precision == "mixed_float16":
-        raise WdTrainError("training.precision: mixed_float16 is not supported with "
-                           f"training.distribution {distribution.kind} (its loss scaling skips "
-                           "steps per replica); use mixed_bfloat16")
-    set_precision(precision)  # before the model is built; train_run restores float32
-    jit_compile = bool(gpus) if config.training.jit_compile == "auto" \
-        else config.training.jit_compile
-    pad_to_multiple_of = config.data.pad_to_multiple_of or (16 if jit_compile else 1)
-    seed_everything(config.training.seed)
-    device = describe_device()
-    spec = backbone_spec(config.model, len(data.vocab))
-    if spec.token_num < len(data.vocab):
-        raise WdTrainError(
-            f"model.vocab: {data.vocab_path} has {len(data.vocab)} entries but the model has "
-            f"only {spec.token_num} token embeddings"
-        )
-    # with a strategy, the variables (model and optimizer slots) are mirrored on its replicas
-    with (distribution.strategy.scope() if distribution.strategy is not None
-          else contextlib.nullcontext()):
-        model = build_tagger(config.model, spec, len(data.labels))
-        optimizer = build_optimizer(
-            config.optimizer, schedule, model.trainable_variables,
-            loss_scaling=precision == "mixed_float16",
-            lr_multipliers=head_lr_multipliers(
-                model, config.optimizer.head_lr_multiplier,
-                config.optimizer.head_lr_multipliers.model_dump()))
-    if distribution.strategy is not None:
-        device += (f", {distribution.kind} × {distribution.replicas} replicas"
-                   + (f" (worker {distribution.worker} of {distribution.workers})"
-                      if distribution.kind == "multi_worker" else ""))
-    log.info(f"device: {device}, {precision}{', XLA' if jit_compile else ''}; schedule: "
-             f"{schedule.name} lr={schedule.learning_rate:g} "
-             f"warmup={schedule.warmup_steps} decay={schedule.decay_steps} "
-             f"min_lr={schedule.min_lr:g}")
-
-    constraints = (scheme_constraints(data.labels, data.scheme)
-                   if config.model.constrained_decoding else None)
+    setup = build_training(config)
+    data, schedule, model, optimizer = setup.data, setup.schedule, setup.model, setup.optimizer
+    constraints = setup.constraints
     # what a snapshot must match to be resumed: the data, the schedule and the network (a
     # CRF snapshot read into a softmax tagger would restore in part, and silently)
     store = ResumeStore(run_dir, model, optimizer, identity={
@@ -234,16 +175,9 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
         )
 
     try:
-        result = fit(
-            model, optimizer, schedule, data,
-            epochs=config.training.epochs, batch_size=config.training.batch_size,
-            seed=config.training.seed, patience=config.training.patience,
-            loss_average=config.training.loss_average, max_loss=config.training.max_loss,
-            jit_compile=jit_compile, pad_to_multiple_of=pad_to_multiple_of,
-            strategy=distribution.strategy, constraints=constraints, pool_batches=pool_batches,
-            progress=tensorboard.wrap_progress(progress), on_epoch_end=on_epoch_end,
-            resume=start,
-        )
+        result = fit(setup, config.training,
+                     progress=tensorboard.wrap_progress(progress), on_epoch_end=on_epoch_end,
+                     resume=start)
     except BaseException as exc:
         tensorboard.close(quietly=True)  # the error that stopped training is the one to report
         if not isinstance(exc, Diverged):
@@ -273,7 +207,7 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
             predict, data.test, data.labels, data.scheme, config.training.batch_size * 2
         )
 
-    _write_outputs(run_dir, config, data, spec, result, best, test_scores, test_predicted)
+    _write_outputs(run_dir, config, data, setup.spec, result, best, test_scores, test_predicted)
     degenerate = _learned_nothing(best, data)
     metrics = RunMetrics(
         dev=best.dev,
@@ -285,12 +219,12 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
         steps=int(optimizer.iterations.numpy()),
         schedule=schedule,
         seed=config.training.seed,
-        device=device,
-        precision=precision,
-        jit_compile=jit_compile,
-        distribution=distribution.kind,
-        replicas=distribution.replicas,
-        pad_to_multiple_of=pad_to_multiple_of,
+        device=setup.device,
+        precision=setup.precision,
+        jit_compile=setup.jit_compile,
+        distribution=setup.distribution.kind,
+        replicas=setup.distribution.replicas,
+        pad_to_multiple_of=setup.pad_to_multiple_of,
         compiled_shapes=result.compiled_shapes,
         compile_seconds=round(result.compile_seconds, 3),
         versions=package_versions(),

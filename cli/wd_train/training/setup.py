@@ -1,0 +1,106 @@
+"""What a run trains with, built from its config in one place: the data, the schedule, the
+device settings (precision, XLA, padding, tf.distribute), the tagger and its AdamWarmup with
+the head's learning-rate factors. `run.py` trains with it; `bench/speed.py` times exactly it
+(one builder: the bench cannot drift from what training runs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from ..config import Config
+from ..data.batching import POOL_BATCHES, batches_per_epoch
+from ..data.dataset import EncodedData, load_data
+from ..errors import WdTrainError
+from ..model.decoding import scheme_constraints
+from ..model.optimizer import build_optimizer
+from ..model.precision import set_precision
+from ..model.schedule import Schedule, make_schedule
+from ..model.tagger import BackboneSpec, backbone_spec, build_tagger, head_lr_multipliers
+from .device import auto_precision, configure_gpus, describe_device, seed_everything
+from .distribute import Distribution, make_distribution
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainingSetup:
+    data: EncodedData
+    schedule: Schedule
+    spec: BackboneSpec
+    model: Any  # tf.keras.Model
+    optimizer: Any  # the AdamWarmup shim (in a LossScaleOptimizer under mixed_float16)
+    precision: str  # the dtype policy: float32, mixed_float16, mixed_bfloat16
+    jit_compile: bool
+    pad_to_multiple_of: int
+    pool_batches: int  # batches per length-sorted pool (1: random batches)
+    distribution: Distribution
+    device: str  # for the log and metrics.json
+    constraints: Any  # the tag scheme's, under constrained decoding; else None
+
+
+def build_training(config: Config, *, precision: str | None = None,
+                   jit_compile: bool | None = None) -> TrainingSetup:
+    """Read the data and build everything a run of `config` trains with. `precision` and
+    `jit_compile` override the config's (the speed bench's settings). Sets the dtype policy
+    and the seeds: call it where a run starts (train_run restores float32 after)."""
+    data = load_data(config)
+    log.info(
+        f"data: train {len(data.train.sentences)} sentences / {len(data.train.windows)} windows, "
+        f"dev {len(data.dev.sentences)}, test {len(data.test.sentences) if data.test else 0}; "
+        f"{len(data.labels)} labels; lowercase={data.lowercase} ({data.lowercase_source})"
+    )
+    pool_batches = POOL_BATCHES if config.data.batching == "bucketed" else 1
+    total_steps = config.training.epochs * batches_per_epoch(
+        len(data.train.windows), config.training.batch_size, pool_batches
+    )
+    schedule = make_schedule(config.optimizer, total_steps)  # refuses a warmup past the end
+    gpus = configure_gpus(config.training.gpu)
+    if precision is None:
+        precision = (auto_precision(gpus) if config.training.precision == "auto"
+                     else config.training.precision)
+    distribution = make_distribution(config.training.distribution, gpus)
+    if distribution.strategy is not None and precision == "mixed_float16":
+        raise WdTrainError("training.precision: mixed_float16 is not supported with "
+                           f"training.distribution {distribution.kind} (its loss scaling skips "
+                           "steps per replica); use mixed_bfloat16")
+    set_precision(precision)  # before the model is built
+    if jit_compile is None:
+        jit_compile = bool(gpus) if config.training.jit_compile == "auto" \
+            else config.training.jit_compile
+    pad_to_multiple_of = config.data.pad_to_multiple_of or (16 if jit_compile else 1)
+    seed_everything(config.training.seed)
+    device = describe_device()
+    spec = backbone_spec(config.model, len(data.vocab))
+    if spec.token_num < len(data.vocab):
+        raise WdTrainError(
+            f"model.vocab: {data.vocab_path} has {len(data.vocab)} entries but the model has "
+            f"only {spec.token_num} token embeddings"
+        )
+    # with a strategy, the variables (model and optimizer slots) are mirrored on its replicas
+    with (distribution.strategy.scope() if distribution.strategy is not None
+          else contextlib.nullcontext()):
+        model = build_tagger(config.model, spec, len(data.labels))
+        optimizer = build_optimizer(
+            config.optimizer, schedule, model.trainable_variables,
+            loss_scaling=precision == "mixed_float16",
+            lr_multipliers=head_lr_multipliers(
+                model, config.optimizer.head_lr_multiplier,
+                config.optimizer.head_lr_multipliers.model_dump()))
+    if distribution.strategy is not None:
+        device += (f", {distribution.kind} × {distribution.replicas} replicas"
+                   + (f" (worker {distribution.worker} of {distribution.workers})"
+                      if distribution.kind == "multi_worker" else ""))
+    log.info(f"device: {device}, {precision}{', XLA' if jit_compile else ''}; schedule: "
+             f"{schedule.name} lr={schedule.learning_rate:g} "
+             f"warmup={schedule.warmup_steps} decay={schedule.decay_steps} "
+             f"min_lr={schedule.min_lr:g}")
+    constraints = (scheme_constraints(data.labels, data.scheme)
+                   if config.model.constrained_decoding else None)
+    return TrainingSetup(data=data, schedule=schedule, spec=spec, model=model,
+                         optimizer=optimizer, precision=precision, jit_compile=jit_compile,
+                         pad_to_multiple_of=pad_to_multiple_of, pool_batches=pool_batches,
+                         distribution=distribution, device=device, constraints=constraints)

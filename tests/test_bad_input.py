@@ -241,15 +241,21 @@ def _temporary_files(folder: Path) -> list[str]:
             if p.name.endswith((".tmp", "_temp")) or ".tmp-" in p.name]
 
 
-def check_one_line(result, case: Case, env: Env) -> None:
+def check_one_line(result, case: Case, env: Env, metrics_before: dict | None = None) -> None:
+    """One stderr line with the case's message and exit code, no traceback, no temporary file
+    left, and no metrics.json written or changed (`metrics_before`: those there before)."""
     stderr = result.stderr
     assert "Traceback" not in stderr + result.stdout, stderr
     lines = stderr.strip().splitlines()
     assert len(lines) == 1, stderr
     assert case.message.format(tmp=env.tmp) in lines[0], lines[0]
     assert result.exit_code == case.exit_code, (result.exit_code, lines[0])
-    assert not list(env.tmp.rglob("metrics.json"))
+    assert _metrics_files(env.tmp) == (metrics_before or {})
     assert _temporary_files(env.tmp) == []
+
+
+def _metrics_files(folder: Path) -> dict[str, bytes]:
+    return {str(p): p.read_bytes() for p in folder.rglob("metrics.json")}
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
@@ -282,14 +288,8 @@ def _with(path: Path, content: str) -> Path:
 @pytest.mark.parametrize("case", PREDICT_CASES, ids=lambda c: c.id)
 def test_bad_input_around_a_finished_run(case, env, finished_run, wd_invoke):
     run = _finished(env, finished_run)
-    (run / "metrics.json").rename(env.tmp / "moved-metrics")  # so that no metrics.json is new
-    if case.id == "finished-needs-overwrite":
-        (env.tmp / "moved-metrics").rename(run / "metrics.json")
-        result = wd_invoke(*case.make(env, run))
-        (run / "metrics.json").unlink()  # the original's, checked unchanged below
-        check_one_line(result, case, env)
-        return
-    check_one_line(wd_invoke(*case.make(env, run)), case, env)
+    before = _metrics_files(env.tmp)  # the finished run's own, unchanged by every case
+    check_one_line(wd_invoke(*case.make(env, run)), case, env, before)
 
 
 def test_a_second_run_into_a_locked_run_directory_is_refused(env, wd_invoke):
@@ -371,7 +371,10 @@ def test_tensorflow_start_up_noise_is_quiet_and_can_come_back(env, wd_process):
         f"wd-train: error: {env.tmp}/missing.conll: data file not found"]
     one_epoch = env.train(None, "--set", "training.epochs=1")
     finished = wd_process(*one_epoch)
-    assert finished.returncode == 0 and finished.stderr == "", finished.stderr
+    # nothing on stderr but wd-train's own warning that one tiny epoch learned no entity
+    noise = [line for line in finished.stderr.splitlines()
+             if not line.startswith("degenerate run: ")]
+    assert finished.returncode == 0 and noise == [], finished.stderr
     loud = subprocess.run([sys.executable, "-m", "wd_train.cli", *map(str, one_epoch),
                            "-o", str(env.tmp / "loud")], capture_output=True, text=True,
                           check=False, timeout=300, env={**os.environ, "WD_TRAIN_TF_LOG": "1"})

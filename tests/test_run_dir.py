@@ -48,13 +48,40 @@ def test_a_damaged_metrics_file_is_one_error_naming_it(tmp_path, content, messag
         read_metrics(tmp_path)
 
 
-def test_tagger_file_missing_or_damaged(tmp_path):
+def test_tagger_file_missing_unfinished_or_damaged(tmp_path):
     with pytest.raises(WdTrainError, match="no model.json .not a finished wd-train run"):
         read_tagger_file(tmp_path)
     (tmp_path / "model.json").write_text('{"labels": ["O"]}')
+    with pytest.raises(WdTrainError, match=r"no metrics.json \(unfinished or interrupted\)"):
+        read_tagger_file(tmp_path)
+    (tmp_path / "diverged.json").write_text("{}")
+    with pytest.raises(WdTrainError, match=r"no metrics.json \(it diverged\)"):
+        read_tagger_file(tmp_path)
+    (tmp_path / "metrics.json").write_text("{}")  # only its presence matters here
     with pytest.raises(WdTrainError, match="model.json: cannot read .not a wd-train model file"):
         read_tagger_file(tmp_path)
-    assert TaggerFile.model_fields["weights"].default == "weights.h5"
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"max_seq_len": 2}, "max_seq_len 2: at least 3"),
+    ({"backbone": {"head_num": 0}}, "head_num 0: expected at least 1"),
+    ({"backbone": {"head_num": 5}}, "head_num 5 does not divide embed_dim 8"),
+    ({"backbone": {"token_num": 10**9}}, "parameters"),
+    ({"labels": ["O", "B-"]}, "expected distinct tags"),
+    ({"labels": ["O", ""]}, "expected distinct tags"),
+])
+def test_a_damaged_model_json_is_one_line_not_a_hang_or_traceback(tmp_path, change, message):
+    """max_seq_len 2 once looped for ever, head_num 0 raised ZeroDivisionError."""
+    tagger = {"backbone": {"token_num": 10, "pos_num": 8, "embed_dim": 8, "transformer_num": 1,
+                           "head_num": 2, "feed_forward_dim": 8},
+              "labels": ["O", "B-PER"], "head_dropout": 0.1, "vocab": "vocab.txt",
+              "lowercase": True, "max_seq_len": 8}
+    for key, value in change.items():
+        tagger[key] = {**tagger[key], **value} if isinstance(value, dict) else value
+    (tmp_path / "model.json").write_text(json.dumps(tagger))
+    (tmp_path / "metrics.json").write_text("{}")
+    with pytest.raises(WdTrainError, match=message):
+        read_tagger_file(tmp_path)
 
 
 def test_prepare_run_dir_guards_a_finished_run(tmp_path):
@@ -115,7 +142,6 @@ def test_a_symlink_where_a_run_writes_is_refused_not_followed(tmp_path, name):
 
 @pytest.mark.parametrize("vocab", ["../../elsewhere/file", "..", ""])
 def test_a_vocab_path_leading_out_of_the_run_is_refused(tmp_path, vocab):
-    from wd_train.run_dir import TaggerFile
 
     tagger = TaggerFile.model_validate({
         "backbone": {"token_num": 10, "pos_num": 8, "embed_dim": 8, "transformer_num": 1,

@@ -61,3 +61,17 @@ def test_the_best_conll_recipe_is_the_heads_study_bilstm_crf_cell():
         if cell.variant == "bilstm_crf":
             best, _ = load_config(CONFIGS / "conll2003-best.yaml", [f"training.seed={cell.seed}"])
             assert cell.config.model_dump(exclude={"output"}) == best.model_dump(exclude={"output"})
+
+
+def test_the_lr_grid_is_the_conll_recipe_on_a_subset_at_each_rate():
+    """configs/conll2003-lr-grid.yaml changes only the schedule, the peak rate (its grid) and
+    data.limit from configs/conll2003.yaml: its verdict is about the rate, not the recipe."""
+    path = CONFIGS / "conll2003-lr-grid.yaml"
+    grid, _ = load_config(path)
+    cells = plan_cells(path, grid, [])
+    assert len(cells) == 2 * 5 * 3
+    for cell in cells:
+        recipe, _ = load_config(CONFIGS / "conll2003.yaml", [
+            f"optimizer.schedule={cell.variant}", f"training.seed={cell.seed}",
+            "data.limit=1000", f"optimizer.learning_rate={cell.point['optimizer.learning_rate']}"])
+        assert cell.config.model_dump(exclude={"output"}) == recipe.model_dump(exclude={"output"})

@@ -71,7 +71,7 @@ def test_the_crf_export_tags_as_predict_does(head_runs, tmp_path, serve_saved_mo
         assert graph["tags"] == python.tags
 
 
-def test_only_the_bilstm_and_crf_get_the_head_learning_rate_by_default():
+def test_the_parts_that_learn_from_scratch_get_the_head_learning_rate_by_default():
     from wd_train.model.tagger import BackboneSpec, head_lr_multipliers, rebuild_tagger
 
     spec = BackboneSpec(token_num=40, pos_num=16, embed_dim=8, transformer_num=1, head_num=2,
@@ -86,8 +86,12 @@ def test_only_the_bilstm_and_crf_get_the_head_learning_rate_by_default():
 
     assert factors("softmax") == {}
     assert factors("crf") == {"NER-CRF": 100.0}
-    assert factors("bilstm_crf") == {"NER-CRF": 100.0, "NER-BiLSTM": 100.0}
+    # the emission layer reads the BiLSTM's new features: it learns at the head's rate too
+    assert factors("bilstm_crf") == {"NER-CRF": 100.0, "NER-BiLSTM": 100.0,
+                                     "NER-Dense": 100.0}
     # each part on its own: the BiLSTM at 10, the emission layer at 5, the CRF as before
     assert factors("bilstm_crf", bilstm=10.0, emission=5.0) == {
         "NER-CRF": 100.0, "NER-BiLSTM": 10.0, "NER-Dense": 5.0}
+    # the earlier default stays reachable: the emission layer at 1 after the BiLSTM
+    assert factors("bilstm_crf", emission=1.0) == {"NER-CRF": 100.0, "NER-BiLSTM": 100.0}
     assert factors("softmax", emission=3.0) == {"NER-Dense": 3.0}

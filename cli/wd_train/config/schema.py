@@ -169,7 +169,8 @@ class HeadMultipliers(Section):
     bilstm: float | None = Field(None, gt=0, description="The BiLSTM's factor (default: "
                                  "head_lr_multiplier).")
     emission: float | None = Field(None, gt=0, description="The emission layer's factor "
-                                   "(default 1).")
+                                   "(default: head_lr_multiplier after a BiLSTM, 1 on BERT's "
+                                   "output).")
     crf: float | None = Field(None, gt=0, description="The CRF's factor (default: "
                               "head_lr_multiplier).")
 
@@ -213,16 +214,19 @@ class OptimizerConfig(Section):
     epsilon: float = Field(1e-6, gt=0, description="Adam epsilon.")
     head_lr_multiplier: float = Field(
         100.0, gt=0,
-        description="Factor on the whole schedule of the BiLSTM and CRF layers (model.head crf "
-        "/ bilstm_crf; the softmax head and BERT keep the schedule). They learn from scratch: "
-        "at BERT's fine-tuning rate the CRF's transitions barely move in a few hundred steps.",
+        description="Factor on the whole schedule of the head's parts that learn from scratch: "
+        "the CRF (model.head crf / bilstm_crf), the BiLSTM and the emission layer that reads "
+        "it (bilstm_crf). BERT, the softmax head and an emission layer on BERT's output keep "
+        "the schedule. At BERT's fine-tuning rate the CRF's transitions barely move in a few "
+        "hundred steps, and an emission layer after a BiLSTM cannot lift rare tags above `O`.",
     )
     head_lr_multipliers: HeadMultipliers = Field(
         default_factory=lambda: HeadMultipliers(),
         description="Per-part factors on the schedule, each overriding head_lr_multiplier for "
         "its part: `bilstm` (NER-BiLSTM), `emission` (the Dense layer giving per-tag scores, "
-        "every head; default 1) and `crf` (transitions, start and end scores), e.g. "
-        "`{bilstm: 10, crf: 100}`.",
+        "every head; default head_lr_multiplier after a BiLSTM, 1 otherwise) and `crf` "
+        "(transitions, start and end scores), e.g. `{emission: 1}`: the BiLSTM-CRF as "
+        "wd-train trained it until its emission default changed (docs/sparse-conll-heads).",
     )
 
     @model_validator(mode="after")

@@ -202,12 +202,17 @@ def head_parts(model) -> dict[str, list]:
 
 def head_lr_multipliers(model, multiplier: float, per_part: dict[str, float | None]
                         ) -> dict[str, float]:
-    """Variable name → factor on its schedule: the BiLSTM and CRF at `multiplier` (they learn
-    from scratch), the emission layer at 1 (it starts from BERT's initialiser like any task
-    head), each part overridden by `per_part` where set."""
-    defaults = {"bilstm": multiplier, "crf": multiplier, "emission": 1.0}
+    """Variable name → factor on its schedule. The parts that learn from scratch take
+    `multiplier`: the BiLSTM, the CRF, and the emission layer when it reads the BiLSTM (its
+    input is then new features, not BERT's; at factor 1 its weights move at most
+    lr × steps from their 0.02-scale init, too little to lift rare tags above `O`:
+    docs/sparse-conll-heads). On BERT's output (softmax, crf) the emission layer stays at 1,
+    as any BERT task head. `per_part` overrides each part where set."""
+    parts = head_parts(model)
+    emission_default = multiplier if "bilstm" in parts else 1.0
+    defaults = {"bilstm": multiplier, "crf": multiplier, "emission": emission_default}
     factors = {}
-    for part, variables in head_parts(model).items():
+    for part, variables in parts.items():
         factor = per_part.get(part) or defaults[part]
         if factor != 1.0:
             factors.update({v.name: factor for v in variables})

@@ -7,6 +7,8 @@
 # the 2-core CPU machines. Not part of `make test`.
 # Usage: bash bench/speed.sh [extra bench/speed.py options, e.g. --steps 60 --set data.train=...]
 # SETTINGS="float32 xla mixed_bfloat16" chooses the settings (also mixed_float16, bf16-xla).
+# SPEED_JSONL=FILE keeps the per-setting JSON lines the table is made from (the evidence for a
+# published speed figure), e.g. SPEED_JSONL=runs/speed.jsonl bash bench/speed.sh | tee runs/speed.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -43,3 +45,6 @@ for r in rows:
 for r in rows:
     print(f"MFU: {r['mfu_percent']:.1f} % of the measured matmul peak ({r['setting']})")
 PY
+if [ -n "${SPEED_JSONL:-}" ]; then
+  cp "$results" "$SPEED_JSONL"
+fi

@@ -1,4 +1,4 @@
-"""The shipped configs validate, and the CoNLL pair agrees where the README says it does."""
+"""The shipped configs validate, and the CoNLL studies agree where docs/studies says they do."""
 
 from pathlib import Path
 
@@ -41,7 +41,7 @@ def test_conll_compare_cells_are_the_benchmark_runs():
 def test_conll_studies_change_only_their_variant_keys(name):
     """Each study's cell is configs/conll2003.yaml with the variant's overrides and nothing else,
     so its softmax / gelu_tanh / warmup_decay / constant cells are the same runs as
-    conll2003-compare.yaml's (the README's tables put them side by side)."""
+    conll2003-compare.yaml's (the study pages put them side by side)."""
     path = CONFIGS / name
     study, _ = load_config(path)
     for cell in plan_cells(path, study, []):
@@ -53,8 +53,8 @@ def test_conll_studies_change_only_their_variant_keys(name):
 
 
 def test_the_best_conll_recipe_is_the_heads_study_bilstm_crf_cell():
-    """The README reports configs/conll2003-best.yaml's seeds from configs/conll2003-heads.yaml's
-    bilstm_crf cells: they must be the same runs."""
+    """docs/studies/heads reports configs/conll2003-best.yaml's seeds from
+    configs/conll2003-heads.yaml's bilstm_crf cells: they must be the same runs."""
     heads_path = CONFIGS / "conll2003-heads.yaml"
     heads, _ = load_config(heads_path)
     for cell in plan_cells(heads_path, heads, []):

@@ -45,7 +45,7 @@ def _options(
     constant learning rate. `wd-train CONFIG.yaml` is short for `wd-train train CONFIG.yaml`."""
 
 
-INTERNAL_ERROR = 4  # exit code of an unexpected exception (see the README's exit codes)
+INTERNAL_ERROR = 4  # exit code of an unexpected exception (see the exit codes in README.md)
 MAX_ERROR_LINE = 2000  # characters: a 200 MB data line is named, not echoed
 
 

@@ -3,15 +3,18 @@ from pathlib import Path
 
 from wd_train.config.reference import config_reference_markdown
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+CONFIGURATION = ROOT / "docs" / "configuration.md"
 
 
-def test_readme_config_reference_matches_the_schema():
-    text = README.read_text(encoding="utf-8")
+def test_the_config_reference_matches_the_schema():
+    text = CONFIGURATION.read_text(encoding="utf-8")
     start = text.index("<!-- config-reference:start -->\n") + len("<!-- config-reference:start -->\n")
     end = text.index("<!-- config-reference:end -->")
     assert text[start:end] == config_reference_markdown(), (
-        "README config reference is stale: regenerate with `python -m wd_train.config.reference README.md`")
+        "docs/configuration.md is stale: regenerate with "
+        "`python -m wd_train.config.reference docs/configuration.md`")
 
 
 def test_the_readme_first_commands_are_make_targets():

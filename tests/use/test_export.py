@@ -61,15 +61,15 @@ def test_a_constrained_export_tags_as_predict_constrained(finished_run, tmp_path
     assert [p.tags for p in plain] != [row["tags"] for row in served["rows"]]
 
 
-def test_the_readme_request_fits_the_signature(exported):
-    """The REST example in the README: its request body is what the signature takes, and its
-    response lists the signature's outputs."""
+def test_the_documented_request_fits_the_signature(exported):
+    """The REST example in docs/using-a-tagger.md: its request body is what the signature
+    takes, and its response lists the signature's outputs."""
     import tensorflow as tf
 
     export_dir, _, _ = exported
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    request = json.loads(re.search(r"-d '(\{.*?\})'", readme, flags=re.DOTALL).group(1))
-    response = json.loads(re.search(r"```json\n(\{\s*\"predictions\".*?)\n```", readme,
+    page = (ROOT / "docs" / "using-a-tagger.md").read_text(encoding="utf-8")
+    request = json.loads(re.search(r"-d '(\{.*?\})'", page, flags=re.DOTALL).group(1))
+    response = json.loads(re.search(r"```json\n(\{\s*\"predictions\".*?)\n```", page,
                                     flags=re.DOTALL).group(1))
     signature = tf.saved_model.load(str(export_dir)).signatures["serving_default"]
     (inputs,) = signature.structured_input_signature[1].values()

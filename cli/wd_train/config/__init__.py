@@ -1,5 +1,5 @@
 """The config stage: the schema (`schema.py`), reading and overriding it (`loading.py`), and the
-README's reference table generated from it (`reference.py`)."""
+reference table of docs/configuration.md generated from it (`reference.py`)."""
 
 from .loading import (
     apply_override,

@@ -1,7 +1,9 @@
-"""The README's config reference, generated from the schema so the two cannot drift apart.
+"""The config reference (docs/configuration.md), generated from the schema so the two cannot
+drift apart.
 
-`python -m wd_train.config.reference` prints the Markdown table; with `README.md` as argument it
-writes it between the README's markers. A test checks that README.md contains it.
+`python -m wd_train.config.reference` prints the Markdown table; with a file as argument
+(`docs/configuration.md`) it writes it between that file's markers. A test checks that
+docs/configuration.md contains it.
 """
 
 from __future__ import annotations

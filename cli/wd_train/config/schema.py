@@ -1,5 +1,5 @@
 """The config schema: one validated, typed object (pydantic). Defaults live here and only here;
-the README's config reference is generated from it (`reference.py`)."""
+docs/configuration.md's reference table is generated from it (`reference.py`)."""
 
 from __future__ import annotations
 

@@ -53,12 +53,12 @@ def tf_config_task() -> tuple[int, int] | None:
         index = int(task["index"]) + (1 if task["type"] == "worker"
                                       and "chief" in tf_config["cluster"] else 0)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise WdTrainError(f"TF_CONFIG: not a valid cluster description ({exc!r}); see the "
-                           "README, 'Several GPUs and machines'") from None
+        raise WdTrainError(f"TF_CONFIG: not a valid cluster description ({exc!r}); see "
+                           "docs/gpu.md, 'Several GPUs and machines'") from None
     if task["type"] not in ("worker", "chief") or not 0 <= index < workers:
         raise WdTrainError(f"TF_CONFIG: task {task['type']} {task['index']} is not one of the "
-                           f"cluster's {workers} workers (index from 0); see the README, "
-                           "'Several GPUs and machines'")
+                           f"cluster's {workers} workers (index from 0); see "
+                           "docs/gpu.md, 'Several GPUs and machines'")
     return index, workers
 
 
@@ -87,7 +87,7 @@ def make_distribution(kind: str, gpus: list) -> Distribution:
     task = tf_config_task()
     if task is None:
         raise WdTrainError("training.distribution: multi_worker needs TF_CONFIG (the cluster's "
-                           "workers and this one's index); see the README, 'Several GPUs and "
+                           "workers and this one's index); see docs/gpu.md, 'Several GPUs and "
                            "machines'")
     global _multi_worker_strategy
     if _multi_worker_strategy is None:

@@ -226,7 +226,7 @@ class OptimizerConfig(Section):
         "its part: `bilstm` (NER-BiLSTM), `emission` (the Dense layer giving per-tag scores, "
         "every head; default head_lr_multiplier after a BiLSTM, 1 otherwise) and `crf` "
         "(transitions, start and end scores), e.g. `{emission: 1}`: the BiLSTM-CRF as "
-        "wd-train trained it until its emission default changed (docs/sparse-conll-heads).",
+        "wd-train trained it until its emission default changed (docs/studies/sparse-heads).",
     )
 
     @model_validator(mode="after")

@@ -206,7 +206,7 @@ def head_lr_multipliers(model, multiplier: float, per_part: dict[str, float | No
     `multiplier`: the BiLSTM, the CRF, and the emission layer when it reads the BiLSTM (its
     input is then new features, not BERT's; at factor 1 its weights move at most
     lr × steps from their 0.02-scale init, too little to lift rare tags above `O`:
-    docs/sparse-conll-heads). On BERT's output (softmax, crf) the emission layer stays at 1,
+    docs/studies/sparse-heads). On BERT's output (softmax, crf) the emission layer stays at 1,
     as any BERT task head. `per_part` overrides each part where set."""
     parts = head_parts(model)
     emission_default = multiplier if "bilstm" in parts else 1.0

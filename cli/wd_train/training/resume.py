@@ -4,8 +4,10 @@ After every epoch the run directory's `checkpoint/` folder gets `epoch-N.*` (a s
 + optimizer, whose step counter drives the schedule) and then `state.json` (written atomically,
 last): the epochs so far, which snapshot is the last and which the best, and the batch sampler's
 RNG state. A snapshot that `state.json` does not name is a leftover and is removed, so a run
-killed while writing never leaves a state that points at half a snapshot. (The folder keeps its
-old name; in the code "checkpoint" means only the pretrained BERT folder of `model.checkpoint`.)
+killed while writing never leaves a state that points at half a snapshot. In the code
+"checkpoint" means only the pretrained BERT folder of `model.checkpoint`; the folder on disk
+keeps its name `checkpoint/` (what it holds are TensorFlow checkpoints, tf.train.Checkpoint's
+files, and run directories written before keep resuming with no second name to look for).
 
 Resuming restores all of that, so the rest of the run sees the same learning rates and the same
 batches in the same order. TensorFlow's dropout masks are not part of the state: a resumed run is
@@ -31,14 +33,14 @@ from .loop import EpochRecord, FitResult, ResumePoint
 STATE_FILE = "state.json"
 STATE_FORMAT = 1
 # epoch-N.index, epoch-N.data-…, and epoch-N_temp/ (where TensorFlow writes before renaming)
-_CHECKPOINT_FILE = re.compile(r"(epoch-\d+)(\.index|\.data-.*|_temp)$")
+_SNAPSHOT_FILE = re.compile(r"(epoch-\d+)(\.index|\.data-.*|_temp)$")
 
 
 def _remove_snapshots(folder: Path, keep: set[str] = frozenset()) -> None:
     """Remove the epoch snapshots in `folder` whose name (epoch-N) is not in `keep`."""
     try:
         for path in folder.glob("epoch-*"):
-            match = _CHECKPOINT_FILE.match(path.name)
+            match = _SNAPSHOT_FILE.match(path.name)
             if match is None or (match.group(1) in keep and match.group(2) != "_temp"):
                 continue
             if path.is_dir():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ...bert_folder import BERT_CONFIG_FILE, IMPORT_META_FILE, VOCAB_FILE, WEIGHTS_PREFIX
 from ...errors import WdTrainError
-from .reference import numpy_bert_forward
+from .numpy_bert import numpy_bert_forward
 from .source import HF_CONFIG, HF_WEIGHTS, load_safetensors, read_json, require_file
 
 DEFAULT_SENTENCES = [

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from ..config import Config
 from ..errors import WdTrainError
 from .dataset import read_settings, resolve_vocab_and_casing, vocab_path_of
-from .reader import Sentence, read_conll, read_text, split_columns, split_lines
+from .reader import Sentence, read_text, split_columns, split_lines
 from .wordpieces import WordPieceAligner, load_vocab
 
 MOST_FREQUENT = 10
@@ -80,11 +80,11 @@ def _scan_lines(findings: SplitFindings, text: str, tokens_only: bool = False) -
 def _read_split(name: str, path: Path, config: Config) -> _Split:
     findings = SplitFindings(name=name, path=str(path))
     split = _Split(findings)
-    settings = {**read_settings(config.data), "limit": config.data.limit}
+    settings = read_settings(config.data)
     try:
-        text = read_text(path, config.data.encoding)
+        text = read_text(path, settings.encoding)
         _scan_lines(findings, text)
-        split.sentences = read_conll(path, **settings, text=text)
+        split.sentences = settings.read(path, text=text)
     except WdTrainError as exc:
         findings.error = str(exc)
         return split

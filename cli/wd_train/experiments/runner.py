@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Config, GateConfig, load_config
-from ..data.dataset import train_entity_types
 from ..errors import TrainingDiverged, WdTrainError
 from ..run_dir import RunMetrics, has_result, is_diverged_run
 from .comparison import overrides_dict, plan_cells, run_comparison
@@ -50,19 +49,6 @@ def run_outcome(gate: GateConfig | None, metrics: RunMetrics) -> Outcome:
 
 def _drop_retrace_warnings(record: logging.LogRecord) -> bool:
     return _RETRACE_WARNING not in record.getMessage()
-
-
-def check_gate_type(config: Config) -> None:
-    """A gate on one entity type must name a type the data has: found now, not after training
-    (and after metrics.json is written)."""
-    gate = config.gate
-    if gate is None or ".per_type." not in gate.metric:
-        return
-    type_name = gate.metric.split(".")[2]
-    types = train_entity_types(config)
-    if type_name not in types:
-        raise WdTrainError(f"gate.metric: {gate.metric}: no entity type {type_name!r} in "
-                           f"data.train (types: {', '.join(sorted(types)) or 'none'})")
 
 
 def train_one(config: Config, *, results: Path | None, overwrite: bool, resume: bool,
@@ -142,7 +128,6 @@ def run_config(
         extra.append(f"gate.min={min_f1!r}")
     config, _ = load_config(config_path, [*set_texts, *extra])
     config_file = str(Path(config_path).resolve())
-    check_gate_type(config)
     if results is not None:  # a results file that cannot take the line: say so before training
         try:
             Path(results).parent.mkdir(parents=True, exist_ok=True)

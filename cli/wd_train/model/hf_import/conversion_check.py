@@ -3,6 +3,7 @@ reference on the original weights."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from ...bert_folder import BERT_CONFIG_FILE, IMPORT_META_FILE, VOCAB_FILE, WEIGHTS_PREFIX
@@ -37,14 +38,27 @@ def _encode(dst: Path, lowercase: bool, sentences: list[str], max_len: int):
     return token_ids, np.zeros_like(token_ids), valid
 
 
-def check_conversion(src: Path, dst: Path, sentences: list[str] | None = None) -> dict:
+@dataclass(frozen=True)
+class ConversionCheck:
+    """keras_bert on the converted folder against the NumPy reference on the original weights:
+    the largest absolute difference of the last hidden layer over the compared tokens."""
+
+    max_abs_diff: float  # against the keras_bert-exact reference (tanh GELU, epsilon 1e-14)
+    max_abs_diff_exact_gelu: float  # against HF's own computation (erf GELU, epsilon 1e-12)
+    # keras_bert built with model.activation: auto, against the checkpoint's own forward pass
+    faithful_activation: str
+    faithful_layer_norm_eps: float
+    max_abs_diff_faithful: float
+    sentences: int
+    tokens: int
+
+
+def check_conversion(src: Path, dst: Path, sentences: list[str] | None = None
+                     ) -> ConversionCheck:
     """Run keras_bert on the converted ``dst`` and NumPy on the original ``src``; compare.
 
     Sentences of different lengths are batched with 0-padding; only non-padding positions are
-    compared. Returns max_abs_diff (against the keras_bert-exact tanh-GELU / 1e-14 reference),
-    max_abs_diff_exact_gelu (against HF's erf-GELU / 1e-12), max_abs_diff_faithful (keras_bert
-    built with model.activation: auto against the checkpoint's own GELU and epsilon), and the
-    sentence and token counts.
+    compared.
     """
     import numpy as np
 
@@ -95,13 +109,12 @@ def check_conversion(src: Path, dst: Path, sentences: list[str] | None = None) -
     faithful_ref = exact if activation == "gelu_erf" and epsilon == 1e-12 else numpy_bert_forward(
         tensors, hf_cfg, token_ids, segment_ids,
         gelu="erf" if activation == "gelu_erf" else "tanh", layer_norm_eps=epsilon)
-    return {
-        "max_abs_diff": float(np.abs(keras_out - ref)[valid].max()),
-        "max_abs_diff_exact_gelu": float(np.abs(keras_out - exact)[valid].max()),
-        # model.activation: auto against the checkpoint's own forward pass
-        "faithful_activation": activation,
-        "faithful_layer_norm_eps": epsilon,
-        "max_abs_diff_faithful": float(np.abs(faithful_out - faithful_ref)[valid].max()),
-        "sentences": len(sentences),
-        "tokens": int(valid.sum()),
-    }
+    return ConversionCheck(
+        max_abs_diff=float(np.abs(keras_out - ref)[valid].max()),
+        max_abs_diff_exact_gelu=float(np.abs(keras_out - exact)[valid].max()),
+        faithful_activation=activation,
+        faithful_layer_norm_eps=epsilon,
+        max_abs_diff_faithful=float(np.abs(faithful_out - faithful_ref)[valid].max()),
+        sentences=len(sentences),
+        tokens=int(valid.sum()),
+    )

@@ -260,14 +260,20 @@ def prepare_run_dir(path: Path, overwrite: bool) -> Path:
     return path
 
 
+def record_problem(exc: OSError | ValueError, what: str) -> str:
+    """Why a record file could not be read, in one line (a ValidationError's first problem)."""
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        return (f"not a wd-train {what} ({exc.error_count()} problems, first: "
+                f"{'.'.join(map(str, first['loc']))}: {first['msg']})")
+    return str(exc)
+
+
 def _read_record(path: Path, model: type[Record], what: str):
     try:
         return model.model_validate(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError) as exc:  # ValidationError is a ValueError
-        reason = (f"not a wd-train {what} ({exc.error_count()} problems, first: "
-                  f"{'.'.join(map(str, exc.errors()[0]['loc']))}: {exc.errors()[0]['msg']})"
-                  if isinstance(exc, ValidationError) else str(exc))
-        raise WdTrainError(f"{path}: cannot read ({reason})") from None
+        raise WdTrainError(f"{path}: cannot read ({record_problem(exc, what)})") from None
 
 
 def write_metrics(run_dir: Path, metrics: RunMetrics) -> None:

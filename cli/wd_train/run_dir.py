@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import WdTrainError
 from .evaluation import Scores
@@ -54,6 +54,17 @@ def now_iso() -> str:
 class Record(BaseModel):
     # Records written by an older or newer wd-train still read: unknown keys are ignored.
     model_config = ConfigDict(extra="ignore")
+
+
+class RunOrigin(Record):
+    """What made a run, recorded in its metrics.json or diverged.json so that the run directory
+    alone says what it was: the comparison variant and grid point (if any), the overrides
+    (variant's, grid point's, --set) and the config file."""
+
+    variant: str | None = None
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    grid: dict[str, Any] = Field(default_factory=dict)  # dotted key → value
+    config_file: str | None = None
 
 
 class SplitSize(Record):

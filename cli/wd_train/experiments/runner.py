@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..config import Config, GateConfig, load_config
 from ..errors import TrainingDiverged, WdTrainError
-from ..run_dir import RunMetrics, has_result, is_diverged_run
+from ..run_dir import RunMetrics, RunOrigin, has_result, is_diverged_run
 from .comparison import overrides_dict, plan_cells, run_comparison
 from .gate import GateResult, check_run, gated
 from .results import ResultLine, append_result, result_from_run_dir, result_line
@@ -51,10 +51,10 @@ def _drop_retrace_warnings(record: logging.LogRecord) -> bool:
     return _RETRACE_WARNING not in record.getMessage()
 
 
-def train_one(config: Config, *, results: Path | None, overwrite: bool, resume: bool,
-              progress=None, **made_by) -> RunMetrics:
-    """One training run, its results line appended. `made_by`: variant, overrides,
-    config_file, recorded in metrics.json."""
+def train_one(config: Config, origin: RunOrigin, *, results: Path | None, overwrite: bool,
+              resume: bool, progress=None) -> RunMetrics:
+    """One training run, its results line appended. `origin` (what made it) is recorded in
+    metrics.json."""
     from ..training.run import train_run  # TensorFlow comes with it
 
     # Every run in a process builds fresh tf.functions around the same Python functions, which
@@ -64,7 +64,7 @@ def train_one(config: Config, *, results: Path | None, overwrite: bool, resume: 
         tf_logger.addFilter(_drop_retrace_warnings)
     try:
         metrics = train_run(config, overwrite=overwrite, resume=resume, progress=progress,
-                            **made_by)
+                            origin=origin)
     except TrainingDiverged:
         # a divergence is a result too: its line (status "diverged") goes to --results
         if results is not None and is_diverged_run(config.output.dir):
@@ -143,16 +143,16 @@ def run_config(
             raise WdTrainError(f"{option}: "
                                f"{config_path} has no compare section (for a plain run use "
                                "--set training.seed=N)")
-        metrics = train_one(config, results=results, overwrite=overwrite, resume=resume,
-                            progress=progress, overrides=overrides_dict(set_texts),
-                            config_file=config_file)
+        origin = RunOrigin(overrides=overrides_dict(set_texts), config_file=config_file)
+        metrics = train_one(config, origin, results=results, overwrite=overwrite,
+                            resume=resume, progress=progress)
         return run_outcome(config.gate, metrics)
 
     comparison = run_comparison(
         Path(config_path), config, set_texts, variant=variant, seed=seed, cell=cell,
-        train=lambda cell_config, **made_by: train_one(
-            cell_config, results=results, overwrite=overwrite, resume=resume,
-            progress=progress, config_file=config_file, **made_by),
+        train=lambda cell_config, origin: train_one(
+            cell_config, origin.model_copy(update={"config_file": config_file}),
+            results=results, overwrite=overwrite, resume=resume, progress=progress),
         overwrite=overwrite)
     if comparison.single_cell is not None:  # one cell: an ordinary run, gated as one
         return run_outcome(config.gate, comparison.single_cell)

@@ -13,7 +13,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 from .. import code_version
 from ..config import Config, config_to_yaml, require_same_config
@@ -39,6 +38,7 @@ from ..run_dir import (
     WEIGHTS_FILE,
     DivergedRun,
     RunMetrics,
+    RunOrigin,
     SplitSize,
     TaggerFile,
     now_iso,
@@ -71,19 +71,15 @@ def train_run(
     overwrite: bool = False,
     resume: bool = False,
     progress: Progress | None = None,
-    variant: str | None = None,
-    overrides: dict[str, Any] | None = None,
-    grid: dict[str, Any] | None = None,
-    config_file: str | None = None,
+    origin: RunOrigin | None = None,
 ) -> RunMetrics:
     """Train, evaluate and write the run directory `config.output.dir`. Returns metrics.json.
 
-    `variant`, `overrides` and `config_file` (what made this config) are recorded in
+    `origin` (what made this config: variant, overrides, config file) is recorded in
     metrics.json, so that the run directory alone says what it was. `resume`: continue an
     interrupted run of the same config from its last finished epoch (a fresh start when there
     is none)."""
-    made_by = {"progress": progress, "variant": variant, "overrides": overrides,
-               "grid": grid, "config_file": config_file}
+    origin = origin or RunOrigin()
     if config.training.distribution == "multi_worker":
         task = tf_config_task()
         if task is not None and task[0] != 0:
@@ -93,15 +89,19 @@ def train_run(
             with tempfile.TemporaryDirectory(prefix="wd-train-worker-") as folder:
                 config = config.model_copy(deep=True)
                 config.output.dir = Path(folder) / "run"
-                metrics = _locked_run(config, overwrite=True, resume=False, **made_by)
+                metrics = _locked_run(config, overwrite=True, resume=False,
+                                      progress=progress, origin=origin)
                 return metrics.model_copy(update={"run_dir": ""})
-    return _locked_run(config, overwrite=overwrite, resume=resume, **made_by)
+    return _locked_run(config, overwrite=overwrite, resume=resume, progress=progress,
+                       origin=origin)
 
 
-def _locked_run(config: Config, **arguments) -> RunMetrics:
+def _locked_run(config: Config, *, overwrite: bool, resume: bool, progress: Progress | None,
+                origin: RunOrigin) -> RunMetrics:
     with run_dir_lock(config.output.dir), _float32_afterwards():
         try:
-            return _train_run(config, **arguments)
+            return _train_run(config, overwrite=overwrite, resume=resume, progress=progress,
+                              origin=origin)
         except OSError as exc:  # a full disk, a folder made read-only under a running run
             where = exc.filename or config.output.dir
             raise WdTrainError(f"{where}: cannot write ({short_reason(exc)})") from None
@@ -126,8 +126,7 @@ def _float32_afterwards():
 
 
 def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progress | None,
-               variant: str | None, overrides: dict[str, Any] | None,
-               grid: dict[str, Any] | None, config_file: str | None) -> RunMetrics:
+               origin: RunOrigin) -> RunMetrics:
     started = time.perf_counter()
     run_dir = prepare_run_dir(config.output.dir, overwrite)
     check_positions(config.model, config.data.max_seq_len)
@@ -190,8 +189,7 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
         write_diverged(run_dir, DivergedRun(
             epoch=exc.epoch, step=exc.step + 1, lr=exc.lr,
             loss=exc.loss if math.isfinite(exc.loss) else None, seed=config.training.seed,
-            schedule=schedule, run_dir=str(run_dir), variant=variant,
-            overrides=overrides or {}, grid=grid or {}, config_file=config_file,
+            schedule=schedule, run_dir=str(run_dir), **dict(origin),
             finished_at=now_iso(), code_version=code_version()))
         raise TrainingDiverged(f"training diverged at {exc}{limit}; no metrics.json was "
                                f"written ({DIVERGED_FILE} records it), {kept}") from None
@@ -237,10 +235,7 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
         labels=data.labels,
         lowercase=data.lowercase,
         run_dir=str(run_dir),
-        variant=variant,
-        overrides=overrides or {},
-        grid=grid or {},
-        config_file=config_file,
+        **dict(origin),
         finished_at=now_iso(),
         code_version=code_version(),
         degenerate=degenerate,

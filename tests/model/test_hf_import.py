@@ -354,11 +354,12 @@ def test_real_minilm(tmp_path: Path):
 def test_model_activation_follows_the_checkpoint(tmp_path, setting, meta, expected):
     import json
 
+    from wd_train.bert_folder import read_import_meta
     from wd_train.model.activation import resolve
 
     if meta:
         (tmp_path / "wd_train.json").write_text(json.dumps(meta))
-    assert resolve(setting, tmp_path) == expected
+    assert resolve(setting, read_import_meta(tmp_path)) == expected
     assert resolve("auto", None) == ("gelu_tanh", 1e-14)  # random init: keras_bert's
 
 

@@ -95,7 +95,7 @@ def test_reloaded_weights_predict_the_same(finished_run):
     metrics, run_dir, _, _ = finished_run
     model, meta = load_trained(run_dir)
     config, _ = load_config(run_dir / "config.yaml")
-    data = load_data(config)
+    data = load_data(config, folder=None)  # random_init: no BERT folder
     scores, _ = evaluate(make_predict_function(model), data.test, meta.labels, meta.scheme,
                          16)
     assert scores.f1 == pytest.approx(metrics["test"]["f1"], abs=1e-9)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from ..bert_folder import read_bert_folder
 from ..config import Config
 from ..errors import WdTrainError
 from .dataset import read_settings, resolve_vocab_and_casing, vocab_path_of
@@ -137,9 +138,10 @@ def check_data(config: Config, config_source: str) -> DataFindings:
             if shared:
                 split.findings.first_shared_at = f"{split.findings.path}:{shared[0].line}"
 
-    vocab_path = vocab_path_of(config)
+    folder = read_bert_folder(config.model.checkpoint)
+    vocab_path = vocab_path_of(config, folder)
     vocab = load_vocab(vocab_path)
-    lowercase, _ = resolve_vocab_and_casing(config, vocab)
+    lowercase, _ = resolve_vocab_and_casing(config, vocab, folder)
     aligner = WordPieceAligner(vocab, lowercase, data.max_seq_len)
     for split in splits:
         if split.findings.error is None:

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..bert_folder import IMPORT_META_FILE, VOCAB_FILE, check_folder, read_import_meta
+from ..bert_folder import IMPORT_META_FILE, VOCAB_FILE, BertFolder
 from ..config import Config, DataConfig, GateConfig
 from ..errors import WdTrainError
 from .reader import ReadSettings, Sentence, check_labels_known
@@ -52,21 +52,18 @@ def label_list(sentences: list[Sentence]) -> list[str]:
     return ["O", *others]
 
 
-def resolve_vocab_and_casing(config: Config, vocab: dict[str, int]) -> tuple[bool, str]:
+def resolve_vocab_and_casing(config: Config, vocab: dict[str, int], folder: BertFolder | None
+                             ) -> tuple[bool, str]:
     if config.model.lowercase is not None:
         return config.model.lowercase, "config model.lowercase"
-    if config.model.checkpoint is not None:
-        meta = read_import_meta(config.model.checkpoint)
-        if "lowercase" in meta:
-            return bool(meta["lowercase"]), f"{config.model.checkpoint}/{IMPORT_META_FILE}"
+    if folder is not None and folder.meta.lowercase is not None:
+        return folder.meta.lowercase, f"{folder.path}/{IMPORT_META_FILE}"
     return guess_lowercase(vocab), "guessed from the vocab"
 
 
-def vocab_path_of(config: Config) -> Path:
-    """model.vocab, else the checkpoint's vocab.txt (the folder checked first)."""
-    if config.model.checkpoint is not None:
-        check_folder(config.model.checkpoint)
-    return Path(config.model.vocab or config.model.checkpoint / VOCAB_FILE)
+def vocab_path_of(config: Config, folder: BertFolder | None) -> Path:
+    """model.vocab, else the checkpoint's vocab.txt (`folder`: the checkpoint's, checked)."""
+    return Path(config.model.vocab or folder.path / VOCAB_FILE)
 
 
 def read_settings(data: DataConfig) -> ReadSettings:
@@ -85,12 +82,13 @@ def _read(path: Path, settings: ReadSettings) -> list[Sentence]:
     return sentences
 
 
-def load_data(config: Config) -> EncodedData:
+def load_data(config: Config, folder: BertFolder | None) -> EncodedData:
+    """`folder`: the checkpoint's (bert_folder.read_bert_folder), None with random_init."""
     data = config.data
     read = read_settings(data)
-    vocab_path = vocab_path_of(config)
+    vocab_path = vocab_path_of(config, folder)
     vocab = load_vocab(vocab_path)
-    lowercase, lowercase_source = resolve_vocab_and_casing(config, vocab)
+    lowercase, lowercase_source = resolve_vocab_and_casing(config, vocab, folder)
 
     train_sentences = _read(data.train, read)
     labels = label_list(train_sentences)

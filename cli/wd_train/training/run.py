@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from .. import code_version
+from ..bert_folder import read_bert_folder
 from ..config import Config, config_to_yaml, require_same_config
 from ..data.dataset import EncodedData, Split
 from ..errors import TrainingDiverged, WdTrainError, short_reason
@@ -129,7 +130,8 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
                origin: RunOrigin) -> RunMetrics:
     started = time.perf_counter()
     run_dir = prepare_run_dir(config.output.dir, overwrite)
-    check_positions(config.model, config.data.max_seq_len)
+    folder = read_bert_folder(config.model.checkpoint)  # read once, for the whole run
+    check_positions(folder, config.data.max_seq_len)
     resuming = resume and has_resume_state(run_dir)
     if resuming:
         require_same_config(run_dir, config, holds="an interrupted run",
@@ -141,7 +143,7 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
         shutil.rmtree(run_dir / TENSORBOARD_FOLDER, ignore_errors=True)
         write_text_atomic(run_dir / CONFIG_FILE, config_to_yaml(config))
 
-    setup = build_training(config)
+    setup = build_training(config, folder=folder)
     data, schedule, model, optimizer = setup.data, setup.schedule, setup.model, setup.optimizer
     constraints = setup.constraints
     # what a snapshot must match to be resumed: the data, the schedule and the network (a

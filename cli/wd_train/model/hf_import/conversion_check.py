@@ -6,7 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...bert_folder import BERT_CONFIG_FILE, IMPORT_META_FILE, VOCAB_FILE, WEIGHTS_PREFIX
+from ...bert_folder import (
+    BERT_CONFIG_FILE,
+    IMPORT_META_FILE,
+    VOCAB_FILE,
+    WEIGHTS_PREFIX,
+    read_bert_folder,
+)
 from ...errors import WdTrainError
 from .numpy_bert import numpy_bert_forward
 from .source import HF_CONFIG, HF_WEIGHTS, load_safetensors, read_json, require_file
@@ -69,16 +75,15 @@ def check_conversion(src: Path, dst: Path, sentences: list[str] | None = None
         raise WdTrainError("check_conversion: no sentences to compare")
     for name in (BERT_CONFIG_FILE, VOCAB_FILE, IMPORT_META_FILE, f"{WEIGHTS_PREFIX}.index"):
         require_file(dst, name)
-    meta = read_json(dst / IMPORT_META_FILE)
-    google_cfg = read_json(dst / BERT_CONFIG_FILE)
+    folder = read_bert_folder(dst)
     hf_cfg = read_json(require_file(src, HF_CONFIG))
     tensors = load_safetensors(require_file(src, HF_WEIGHTS))
 
     token_ids, segment_ids, valid = _encode(
         dst,
-        bool(meta.get("lowercase", True)),
+        folder.meta.lowercase is not False,
         sentences,
-        int(google_cfg["max_position_embeddings"]),
+        folder.shape.max_position_embeddings,
     )
 
     from keras_bert import load_trained_model_from_checkpoint
@@ -94,7 +99,7 @@ def check_conversion(src: Path, dst: Path, sentences: list[str] | None = None
     # the faithful build (model.activation: auto): the checkpoint's own GELU and epsilon
     from ..activation import building_backbone, resolve
 
-    activation, epsilon = resolve("auto", dst)
+    activation, epsilon = resolve("auto", folder.meta)
     with building_backbone(activation, epsilon):
         faithful_model = load_trained_model_from_checkpoint(
             str(dst / BERT_CONFIG_FILE), str(dst / WEIGHTS_PREFIX), training=False,

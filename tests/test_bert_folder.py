@@ -4,7 +4,14 @@ import json
 
 import pytest
 
-from wd_train.bert_folder import check_folder, read_bert_config, read_import_meta
+from wd_train.bert_folder import (
+    BertShape,
+    ImportMeta,
+    check_folder,
+    read_bert_config,
+    read_bert_folder,
+    read_import_meta,
+)
 from wd_train.errors import WdTrainError
 
 
@@ -24,10 +31,14 @@ def test_check_folder_names_what_is_missing(tmp_path):
                                            "integer .found True"):
         read_bert_config(tmp_path)
     (tmp_path / "bert_config.json").write_text(json.dumps(shape))
-    assert read_bert_config(tmp_path) == shape
-    assert read_import_meta(tmp_path) == {}  # a Google folder not made by import-hf
-    (tmp_path / "wd_train.json").write_text(json.dumps({"lowercase": False}))
-    assert read_import_meta(tmp_path) == {"lowercase": False}
+    assert read_bert_config(tmp_path) == BertShape(**shape, hidden_act="gelu")
+    assert read_import_meta(tmp_path) == ImportMeta()  # a Google folder not made by import-hf
+    (tmp_path / "wd_train.json").write_text(json.dumps({"lowercase": False, "source": "x"}))
+    assert read_import_meta(tmp_path) == ImportMeta(lowercase=False)
+    folder = read_bert_folder(tmp_path)
+    assert (folder.path, folder.shape.max_position_embeddings, folder.meta.lowercase) == (
+        tmp_path, 64, False)
+    assert read_bert_folder(None) is None  # random_init: no folder
     (tmp_path / "wd_train.json").write_text(json.dumps({"lowercase": "no"}))
     with pytest.raises(WdTrainError, match="wd_train.json: lowercase must be true or false"):
         read_import_meta(tmp_path)

@@ -44,6 +44,7 @@ def test_demo_config_trains_real_minilm(tmp_path, serve_saved_model):
         expected = predict_texts(tmp_path / "demo", texts)
         served = serve_saved_model(exported, texts)["rows"]
         assert [row["tags"] for row in served] == [p.tags for p in expected], path
-        assert [row["entities"] for row in served] == [p.entities for p in expected], path
+        assert [row["entities"] for row in served] == [[e.as_dict() for e in p.entities]
+                                                      for p in expected], path
         assert [row["starts"] for row in served] == [[w.start for w in p.words]
                                                     for p in expected], path

@@ -17,12 +17,29 @@ from wd_train.run_dir import (
 
 
 def test_a_finished_runs_records_read_back_equal(finished_run):
-    metrics, run_dir, _, _ = finished_run
+    from datetime import datetime, timezone
+
+    from wd_train.config import read_saved_config
+
+    metrics, run_dir, dataset, _ = finished_run  # metrics: what train_run returned
     read = read_metrics(run_dir)
     assert read.model_dump(mode="json") == metrics
-    assert read.finished_at is not None  # what orders runs, rather than file times
+    finished = datetime.fromisoformat(read.finished_at)  # what orders runs, not file times
+    assert finished.tzinfo is not None and finished <= datetime.now(timezone.utc)
+    # model.json holds what the run was configured with, read back through its own reader
+    config = read_saved_config(run_dir / "config.yaml")
     tagger = read_tagger_file(run_dir)
-    assert tagger.labels == metrics["labels"] and tagger.weights == "weights.h5"
+    init = config.model.random_init
+    assert (tagger.backbone.embed_dim, tagger.backbone.transformer_num,
+            tagger.backbone.head_num, tagger.backbone.pos_num) == (
+        init.hidden, init.layers, init.heads, init.max_position)
+    assert (tagger.max_seq_len, tagger.head, tagger.head_dropout) == (
+        config.data.max_seq_len, config.model.head, config.model.head_dropout)
+    gold_tags = {line.split()[-1] for line in dataset["train"].read_text().splitlines()
+                 if line.strip()}
+    assert tagger.labels[0] == "O" and set(tagger.labels) == gold_tags == set(metrics["labels"])
+    assert tagger.vocab_path(run_dir).read_bytes() == dataset["vocab"].read_bytes()
+    assert (run_dir / tagger.weights).is_file()
 
 
 def test_records_round_trip_and_unknown_keys_are_ignored(finished_run, tmp_path):

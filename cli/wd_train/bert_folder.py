@@ -13,6 +13,7 @@ names live here, below both. No TensorFlow.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,38 @@ SHAPE_KEYS = ("vocab_size", "max_position_embeddings", "hidden_size", "num_hidde
               "num_attention_heads", "intermediate_size")
 
 
+@dataclass(frozen=True)
+class BertShape:
+    """bert_config.json: the network's shape (Google's keys) and its activation."""
+
+    vocab_size: int
+    max_position_embeddings: int
+    hidden_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    intermediate_size: int
+    hidden_act: Any = "gelu"  # as written; keras_bert supports gelu
+
+
+@dataclass(frozen=True)
+class ImportMeta:
+    """wd_train.json, written by `wd-train import-hf`; all None in a folder it did not write."""
+
+    lowercase: bool | None = None
+    hidden_act: str | None = None  # HF's, of the weights' training
+    layer_norm_eps: float | None = None
+
+
+@dataclass(frozen=True)
+class BertFolder:
+    """A checked Google-format folder and what wd-train reads from it, read once per command:
+    the data stage takes the casing, the model stage the shape and the activation."""
+
+    path: Path
+    shape: BertShape
+    meta: ImportMeta
+
+
 def _read_object(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -52,19 +85,21 @@ def _read_object(path: Path) -> dict[str, Any]:
     return data
 
 
-def read_import_meta(path: Path) -> dict[str, Any]:
-    """wd_train.json, written by `wd-train import-hf` (casing, source); {} when absent."""
+def read_import_meta(path: Path) -> ImportMeta:
+    """wd_train.json of the folder (casing, activation); all None when absent."""
     meta = path / IMPORT_META_FILE
     if not meta.exists():
-        return {}
+        return ImportMeta()
     data = _read_object(meta)
     if "lowercase" in data and not isinstance(data["lowercase"], bool):
         raise WdTrainError(f"{meta}: lowercase must be true or false (found "
                            f"{data['lowercase']!r})")
-    return data
+    eps = data.get("layer_norm_eps")
+    return ImportMeta(lowercase=data.get("lowercase"), hidden_act=data.get("hidden_act"),
+                      layer_norm_eps=None if eps is None else float(eps))
 
 
-def read_bert_config(path: Path) -> dict[str, Any]:
+def read_bert_config(path: Path) -> BertShape:
     """bert_config.json of the folder, its shape keys checked."""
     config_path = path / BERT_CONFIG_FILE
     config = _read_object(config_path)
@@ -73,4 +108,14 @@ def read_bert_config(path: Path) -> dict[str, Any]:
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             found = "missing" if key not in config else f"found {value!r}"
             raise WdTrainError(f"{config_path}: {key} must be a positive integer ({found})")
-    return config
+    return BertShape(**{key: config[key] for key in SHAPE_KEYS},
+                     hidden_act=config.get("hidden_act", "gelu"))
+
+
+def read_bert_folder(path: Path | None) -> BertFolder | None:
+    """The folder of `model.checkpoint`, checked, with its bert_config.json and wd_train.json
+    read; None without one (a randomly initialised model)."""
+    if path is None:
+        return None
+    check_folder(path)
+    return BertFolder(path=path, shape=read_bert_config(path), meta=read_import_meta(path))

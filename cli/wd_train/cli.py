@@ -393,12 +393,12 @@ def import_hf_command(
         if check:
             result = check_conversion(src, dst)
             typer.echo(
-                f"check: max |keras_bert - numpy reference| = {result['max_abs_diff']:.2e} "
-                f"over {result['tokens']} tokens (exact-GELU reference: "
-                f"{result['max_abs_diff_exact_gelu']:.2e}); with model.activation: auto "
-                f"({result['faithful_activation']}, LayerNorm epsilon "
-                f"{result['faithful_layer_norm_eps']:g}) against the checkpoint's own: "
-                f"{result['max_abs_diff_faithful']:.2e}"
+                f"check: max |keras_bert - numpy reference| = {result.max_abs_diff:.2e} "
+                f"over {result.tokens} tokens (exact-GELU reference: "
+                f"{result.max_abs_diff_exact_gelu:.2e}); with model.activation: auto "
+                f"({result.faithful_activation}, LayerNorm epsilon "
+                f"{result.faithful_layer_norm_eps:g}) against the checkpoint's own: "
+                f"{result.max_abs_diff_faithful:.2e}"
             )
 
 

@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import WdTrainError
 from .evaluation import Scores
@@ -54,6 +54,17 @@ def now_iso() -> str:
 class Record(BaseModel):
     # Records written by an older or newer wd-train still read: unknown keys are ignored.
     model_config = ConfigDict(extra="ignore")
+
+
+class RunOrigin(Record):
+    """What made a run, recorded in its metrics.json or diverged.json so that the run directory
+    alone says what it was: the comparison variant and grid point (if any), the overrides
+    (variant's, grid point's, --set) and the config file."""
+
+    variant: str | None = None
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    grid: dict[str, Any] = Field(default_factory=dict)  # dotted key → value
+    config_file: str | None = None
 
 
 class SplitSize(Record):
@@ -260,14 +271,20 @@ def prepare_run_dir(path: Path, overwrite: bool) -> Path:
     return path
 
 
+def record_problem(exc: OSError | ValueError, what: str) -> str:
+    """Why a record file could not be read, in one line (a ValidationError's first problem)."""
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        return (f"not a wd-train {what} ({exc.error_count()} problems, first: "
+                f"{'.'.join(map(str, first['loc']))}: {first['msg']})")
+    return str(exc)
+
+
 def _read_record(path: Path, model: type[Record], what: str):
     try:
         return model.model_validate(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError) as exc:  # ValidationError is a ValueError
-        reason = (f"not a wd-train {what} ({exc.error_count()} problems, first: "
-                  f"{'.'.join(map(str, exc.errors()[0]['loc']))}: {exc.errors()[0]['msg']})"
-                  if isinstance(exc, ValidationError) else str(exc))
-        raise WdTrainError(f"{path}: cannot read ({reason})") from None
+        raise WdTrainError(f"{path}: cannot read ({record_problem(exc, what)})") from None
 
 
 def write_metrics(run_dir: Path, metrics: RunMetrics) -> None:

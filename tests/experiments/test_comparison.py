@@ -4,6 +4,7 @@ ordinary runs, and the summary, results lines and charts agree with them."""
 import csv
 import json
 import statistics
+import struct
 
 import pytest
 import yaml
@@ -59,12 +60,22 @@ def without_time(summary: dict) -> dict:
 
 
 def test_summary_files_and_charts_exist(comparison):
+    # what the charts draw is tested in test_plots.py; here: the files a comparison leaves,
+    # each one the others agree with
     out = comparison["out"]
-    for name in ("summary.md", "summary.json", "summary.csv"):
-        assert (out / name).stat().st_size > 0, name
-    for name in ("lr.png", "dev_f1.png", "loss.png"):
+    summary = json.loads((out / "summary.json").read_text())
+    rows = list(csv.DictReader((out / "summary.csv").open()))
+    assert [r["group"] for r in rows] == [g["name"] for g in summary["groups"]]
+    for row, group in zip(rows, summary["groups"]):
+        assert float(row["test_f1_mean"]) == pytest.approx(group["test_f1"]["mean"], abs=1e-6)
+    markdown = (out / "summary.md").read_text()
+    assert all(g["name"] in markdown for g in summary["groups"])
+    assert summary["plots"] == ["lr.png", "dev_f1.png", "loss.png"]
+    for name in summary["plots"]:
         data = (out / name).read_bytes()
-        assert data.startswith(PNG_MAGIC) and len(data) > 10_000, name
+        assert data.startswith(PNG_MAGIC), name
+        width, height = struct.unpack(">II", data[16:24])  # the PNG header's image size
+        assert (width, height) == (900, 540), name  # 7.5 × 4.5 inches at 120 dpi
     assert not (out / "metrics.json").exists()  # the comparison folder is not itself a run
     assert not list(out.glob(".*.tmp"))
 

@@ -8,12 +8,23 @@ import pytest
 from wd_train.experiments.stats import describe, paired_difference, signed, t_critical, verdict
 
 
-@pytest.mark.parametrize(("df", "expected"), [
-    (1, 12.7062), (2, 4.3027), (3, 3.1824), (4, 2.7764), (9, 2.2622), (30, 2.0423),
-    (120, 1.9799),
+@pytest.mark.parametrize(("a", "b", "quantile", "p_value"), [
+    # two seeds, differences 3 and 1 points: mean 2, sd √2, standard error 1, t = 2, df 1
+    # (Student's t with 1 degree of freedom is Cauchy's: quantile tan(π(q − ½)))
+    ({1: 0.83, 2: 0.80}, {1: 0.80, 2: 0.79}, math.tan(math.pi * 0.475),
+     1 - 2 / math.pi * math.atan(2)),
+    # three seeds, differences 1, 2, 3: mean 2, sd 1, standard error 1/√3, t = 2√3, df 2
+    # (closed forms: quantile (2q − 1)/√(2q(1 − q)), two-sided p 1 − t/√(2 + t²))
+    ({1: 0.81, 2: 0.82, 3: 0.83}, {1: 0.80, 2: 0.80, 3: 0.80},
+     0.95 / math.sqrt(2 * 0.975 * 0.025), 1 - 2 * math.sqrt(3) / math.sqrt(14)),
 ])
-def test_t_critical_is_students_975_quantile(df, expected):
-    assert t_critical(df) == pytest.approx(expected, abs=1e-4)  # printed t tables
+def test_the_interval_and_p_value_use_students_t_with_n_minus_1_df(a, b, quantile, p_value):
+    diff = paired_difference(a, b, scale=100)
+    standard_error = diff.std / math.sqrt(len(diff.seeds))
+    assert diff.mean == pytest.approx(2.0)
+    assert (diff.ci_low, diff.ci_high) == pytest.approx(
+        (2.0 - quantile * standard_error, 2.0 + quantile * standard_error))
+    assert diff.p_value == pytest.approx(p_value)  # two-sided
 
 
 def test_t_critical_tends_to_the_normal_value_and_needs_df():

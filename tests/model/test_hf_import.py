@@ -91,15 +91,15 @@ def test_import_tiny_loads_in_keras_bert_and_matches_numpy(hf_bert, tiny_bert: P
     assert model.output_shape == (None, None, hf_bert.hidden)
 
     result = check_conversion(tiny_bert, dst, SENTENCES)
-    assert result["sentences"] == len(SENTENCES)
-    assert result["tokens"] > 4 * len(SENTENCES)
-    assert result["max_abs_diff"] <= 1e-4
+    assert result.sentences == len(SENTENCES)
+    assert result.tokens > 4 * len(SENTENCES)
+    assert result.max_abs_diff <= 1e-4
     # The exact-GELU reference is a different function: close, but not identical.
-    assert result["max_abs_diff"] < result["max_abs_diff_exact_gelu"] < 0.5
+    assert result.max_abs_diff < result.max_abs_diff_exact_gelu < 0.5
     # built faithfully (model.activation: auto reads wd_train.json), it matches the exact one
     assert (meta["hidden_act"], meta["layer_norm_eps"]) == ("gelu", 1e-12)
-    assert result["faithful_activation"] == "gelu_erf"
-    assert result["max_abs_diff_faithful"] <= 1e-5
+    assert result.faithful_activation == "gelu_erf"
+    assert result.max_abs_diff_faithful <= 1e-5
 
 
 def test_checkpoint_variable_names_and_transposes(hf_bert, tiny_bert: Path, tmp_path: Path):
@@ -149,7 +149,7 @@ def test_bert_prefix_and_gamma_beta_names(hf_bert, tmp_path: Path):
     report = import_hf(src, tmp_path / "google")
     assert report.unused == ["bert.embeddings.position_ids"]
     assert "bert.embeddings.LayerNorm.gamma" in report.used
-    assert check_conversion(src, tmp_path / "google", SENTENCES[:2])["max_abs_diff"] <= 1e-4
+    assert check_conversion(src, tmp_path / "google", SENTENCES[:2]).max_abs_diff <= 1e-4
 
 
 def test_without_pooler_and_with_extra_heads(hf_bert, tmp_path: Path):
@@ -334,14 +334,14 @@ def test_real_minilm(tmp_path: Path):
 
     result = check_conversion(src, dst)
     print(
-        f"\nMiniLM: max_abs_diff={result['max_abs_diff']:.3g} "
-        f"max_abs_diff_exact_gelu={result['max_abs_diff_exact_gelu']:.3g} "
-        f"max_abs_diff_faithful={result['max_abs_diff_faithful']:.3g} "
-        f"({result['sentences']} sentences, {result['tokens']} tokens)"
+        f"\nMiniLM: max_abs_diff={result.max_abs_diff:.3g} "
+        f"max_abs_diff_exact_gelu={result.max_abs_diff_exact_gelu:.3g} "
+        f"max_abs_diff_faithful={result.max_abs_diff_faithful:.3g} "
+        f"({result.sentences} sentences, {result.tokens} tokens)"
     )
-    assert result["max_abs_diff"] <= 1e-4
-    assert result["max_abs_diff_exact_gelu"] < 0.05
-    assert result["faithful_activation"] == "gelu_erf" and result["max_abs_diff_faithful"] <= 1e-5
+    assert result.max_abs_diff <= 1e-4
+    assert result.max_abs_diff_exact_gelu < 0.05
+    assert result.faithful_activation == "gelu_erf" and result.max_abs_diff_faithful <= 1e-5
 
 
 @pytest.mark.parametrize(("setting", "meta", "expected"), [
@@ -354,11 +354,12 @@ def test_real_minilm(tmp_path: Path):
 def test_model_activation_follows_the_checkpoint(tmp_path, setting, meta, expected):
     import json
 
+    from wd_train.bert_folder import read_import_meta
     from wd_train.model.activation import resolve
 
     if meta:
         (tmp_path / "wd_train.json").write_text(json.dumps(meta))
-    assert resolve(setting, tmp_path) == expected
+    assert resolve(setting, read_import_meta(tmp_path)) == expected
     assert resolve("auto", None) == ("gelu_tanh", 1e-14)  # random init: keras_bert's
 
 

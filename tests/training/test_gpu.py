@@ -19,16 +19,22 @@ def gpus():
 
 def test_a_run_trains_on_the_gpu_with_auto_settings(gpus, tmp_path, tiny_dataset,
                                                     tiny_config_dict, write_config):
+    import tensorflow as tf
+
     from wd_train.config import load_config
-    from wd_train.training import device
     from wd_train.training.run import train_run
 
     path = write_config(tmp_path / "gpu.yaml", tiny_config_dict(
         tiny_dataset, tmp_path / "run", training={"epochs": 4}))
     metrics = train_run(load_config(path)[0])
     assert metrics.device.startswith("GPU")
-    assert metrics.precision == device.auto_precision(gpus)
+    # the rule, from TensorFlow's own device details: bfloat16 from compute capability 8.0 on
+    capabilities = [tf.config.experimental.get_device_details(g).get("compute_capability")
+                    for g in gpus]
+    ampere = all(c is not None and tuple(c) >= (8, 0) for c in capabilities)
+    assert metrics.precision == ("mixed_bfloat16" if ampere else "float32")
     assert metrics.jit_compile and 1 <= metrics.compiled_shapes <= 8
+    assert 0 < metrics.compile_seconds < metrics.wall_seconds
     assert metrics.distribution == ("mirrored" if len(gpus) > 1 else "none")
     assert metrics.replicas == len(gpus)
     assert metrics.dev.f1 > 0.1  # all-O would score 0

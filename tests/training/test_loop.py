@@ -49,7 +49,7 @@ def test_loss_average_words_weighs_every_word_the_same(tmp_path, tiny_dataset, t
         losses, words_per_step[:] = [], []
         train_run(config, progress=lambda phase, done, total, v, out=losses: out.append(v["loss"]))
         first_loss[mode], first_words = losses[0], words_per_step[0]
-    windows = load_data(config).train.windows
+    windows = load_data(config, folder=None).train.windows  # random_init: no BERT folder
     average = config.training.batch_size * sum(w.num_words for w in windows) / len(windows)
     assert first_words != pytest.approx(average)  # else the test could not tell them apart
     assert first_loss["words"] == pytest.approx(first_loss["batch"] * first_words / average,

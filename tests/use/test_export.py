@@ -37,7 +37,7 @@ def test_the_export_tags_every_word_as_predict_does(exported, serve_saved_model)
         assert graph["starts"] == [w.start for w in python.words]
         assert graph["ends"] == [w.end for w in python.words]
         assert graph["tags"] == python.tags
-        assert graph["entities"] == python.entities
+        assert graph["entities"] == [e.as_dict() for e in python.entities]
         for entity in graph["entities"]:
             assert python.text[entity["start"]:entity["end"]] == entity["text"]
 

@@ -84,7 +84,7 @@ def test_raw_texts_are_tagged_as_the_same_words_in_a_file(finished_run, tmp_path
     assert from_text[-1].words == [] and from_text[-1].entities == []
     for prediction in from_text:
         for entity in prediction.entities:
-            assert prediction.text[entity["start"]:entity["end"]] == entity["text"]
+            assert prediction.text[entity.start:entity.end] == entity.text
 
 
 def test_predict_command_on_raw_text(finished_run, wd_process, tmp_path):

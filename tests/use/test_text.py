@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from wd_train.use.text import entity_spans, split_words
+from wd_train.use.text import Entity, entity_spans, split_words
 
 TEXTS = [
     "Angela Merkel visited Paris.",
@@ -39,13 +39,13 @@ def test_entities_carry_character_offsets_for_iob2_and_bioes():
     words = split_words(text)
     tags = ["B-PER", "I-PER", "O", "B-LOC", "I-LOC", "O"]
     assert entity_spans(words, tags, text) == [
-        {"type": "PER", "start": 2, "end": 16, "text": "Angela  Merkel"},
-        {"type": "LOC", "start": 26, "end": 35, "text": "São Paulo"}]
+        Entity(type="PER", start=2, end=16, text="Angela  Merkel"),
+        Entity(type="LOC", start=26, end=35, text="São Paulo")]
     bioes = ["B-PER", "E-PER", "O", "B-LOC", "E-LOC", "O"]
     assert entity_spans(words, bioes, text) == entity_spans(words, tags, text)
     # an I- that starts a chunk counts, as in conlleval (and seqeval's scoring)
     assert entity_spans(words, ["O", "I-PER", "O", "O", "O", "O"], text) == [
-        {"type": "PER", "start": 10, "end": 16, "text": "Merkel"}]
+        Entity(type="PER", start=10, end=16, text="Merkel")]
 
 
 def test_stdin_raw_text_is_utf8_or_refused_with_its_line(monkeypatch):

@@ -13,10 +13,11 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from ..bert_folder import read_bert_folder
 from ..config import Config
 from ..errors import WdTrainError
 from .dataset import read_settings, resolve_vocab_and_casing, vocab_path_of
-from .reader import Sentence, read_conll, read_text, split_columns, split_lines
+from .reader import Sentence, read_text, split_columns, split_lines
 from .wordpieces import WordPieceAligner, load_vocab
 
 MOST_FREQUENT = 10
@@ -80,11 +81,11 @@ def _scan_lines(findings: SplitFindings, text: str, tokens_only: bool = False) -
 def _read_split(name: str, path: Path, config: Config) -> _Split:
     findings = SplitFindings(name=name, path=str(path))
     split = _Split(findings)
-    settings = {**read_settings(config.data), "limit": config.data.limit}
+    settings = read_settings(config.data)
     try:
-        text = read_text(path, config.data.encoding)
+        text = read_text(path, settings.encoding)
         _scan_lines(findings, text)
-        split.sentences = read_conll(path, **settings, text=text)
+        split.sentences = settings.read(path, text=text)
     except WdTrainError as exc:
         findings.error = str(exc)
         return split
@@ -137,9 +138,10 @@ def check_data(config: Config, config_source: str) -> DataFindings:
             if shared:
                 split.findings.first_shared_at = f"{split.findings.path}:{shared[0].line}"
 
-    vocab_path = vocab_path_of(config)
+    folder = read_bert_folder(config.model.checkpoint)
+    vocab_path = vocab_path_of(config, folder)
     vocab = load_vocab(vocab_path)
-    lowercase, _ = resolve_vocab_and_casing(config, vocab)
+    lowercase, _ = resolve_vocab_and_casing(config, vocab, folder)
     aligner = WordPieceAligner(vocab, lowercase, data.max_seq_len)
     for split in splits:
         if split.findings.error is None:

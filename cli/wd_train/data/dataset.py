@@ -7,9 +7,10 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..bert_folder import IMPORT_META_FILE, VOCAB_FILE, check_folder, read_import_meta
-from ..config import Config, DataConfig
-from .reader import Sentence, check_labels_known, read_conll
+from ..bert_folder import IMPORT_META_FILE, VOCAB_FILE, BertFolder
+from ..config import Config, DataConfig, GateConfig
+from ..errors import WdTrainError
+from .reader import ReadSettings, Sentence, check_labels_known
 from .tags import learned_scheme
 from .wordpieces import Window, WordPieceAligner, encode_sentences, guess_lowercase, load_vocab
 
@@ -51,32 +52,29 @@ def label_list(sentences: list[Sentence]) -> list[str]:
     return ["O", *others]
 
 
-def resolve_vocab_and_casing(config: Config, vocab: dict[str, int]) -> tuple[bool, str]:
+def resolve_vocab_and_casing(config: Config, vocab: dict[str, int], folder: BertFolder | None
+                             ) -> tuple[bool, str]:
     if config.model.lowercase is not None:
         return config.model.lowercase, "config model.lowercase"
-    if config.model.checkpoint is not None:
-        meta = read_import_meta(config.model.checkpoint)
-        if "lowercase" in meta:
-            return bool(meta["lowercase"]), f"{config.model.checkpoint}/{IMPORT_META_FILE}"
+    if folder is not None and folder.meta.lowercase is not None:
+        return folder.meta.lowercase, f"{folder.path}/{IMPORT_META_FILE}"
     return guess_lowercase(vocab), "guessed from the vocab"
 
 
-def vocab_path_of(config: Config) -> Path:
-    """model.vocab, else the checkpoint's vocab.txt (the folder checked first)."""
-    if config.model.checkpoint is not None:
-        check_folder(config.model.checkpoint)
-    return Path(config.model.vocab or config.model.checkpoint / VOCAB_FILE)
+def vocab_path_of(config: Config, folder: BertFolder | None) -> Path:
+    """model.vocab, else the checkpoint's vocab.txt (`folder`: the checkpoint's, checked)."""
+    return Path(config.model.vocab or folder.path / VOCAB_FILE)
 
 
-def read_settings(data: DataConfig) -> dict:
-    """`read_conll` keyword arguments from the data section (all but the sentence limit)."""
-    return {"label_column": data.label_column, "scheme": data.scheme,
-            "encoding": data.encoding, "format": data.format,
-            "on_invalid_tags": data.on_invalid_tags}
+def read_settings(data: DataConfig) -> ReadSettings:
+    """How the data section says its files are read, its sentence limit included."""
+    return ReadSettings(label_column=data.label_column, scheme=data.scheme,
+                        encoding=data.encoding, format=data.format,
+                        on_invalid_tags=data.on_invalid_tags, limit=data.limit)
 
 
-def _read(path: Path, read: dict) -> list[Sentence]:
-    sentences = read_conll(path, **read)
+def _read(path: Path, settings: ReadSettings) -> list[Sentence]:
+    sentences = settings.read(path)
     repaired = sum(s.repaired for s in sentences)
     if repaired:
         log.info(f"{path}: {repaired} invalid IOB2 tag{'s' * (repaired != 1)} (I-X after O or "
@@ -84,15 +82,17 @@ def _read(path: Path, read: dict) -> list[Sentence]:
     return sentences
 
 
-def load_data(config: Config) -> EncodedData:
+def load_data(config: Config, folder: BertFolder | None) -> EncodedData:
+    """`folder`: the checkpoint's (bert_folder.read_bert_folder), None with random_init."""
     data = config.data
-    read = {**read_settings(data), "limit": data.limit}
-    vocab_path = vocab_path_of(config)
+    read = read_settings(data)
+    vocab_path = vocab_path_of(config, folder)
     vocab = load_vocab(vocab_path)
-    lowercase, lowercase_source = resolve_vocab_and_casing(config, vocab)
+    lowercase, lowercase_source = resolve_vocab_and_casing(config, vocab, folder)
 
     train_sentences = _read(data.train, read)
     labels = label_list(train_sentences)
+    check_gate_type(config.gate, entity_types(train_sentences))
     known = set(labels)
     dev_sentences = _read(data.dev, read)
     check_labels_known(dev_sentences, known, data.dev)
@@ -124,7 +124,12 @@ def entity_types(sentences: list[Sentence]) -> set[str]:
     return {tag.partition("-")[2] for s in sentences for tag in s.tags if tag != "O"}
 
 
-def train_entity_types(config: Config) -> set[str]:
-    """The entity types of the training file (read as training reads it; no TensorFlow)."""
-    data = config.data
-    return entity_types(read_conll(data.train, **read_settings(data), limit=data.limit))
+def check_gate_type(gate: GateConfig | None, train_types: set[str]) -> None:
+    """A gate on one entity type must name a type the training data has: refused with the data,
+    before training (and before metrics.json is written)."""
+    if gate is None or ".per_type." not in gate.metric:
+        return
+    type_name = gate.metric.split(".")[2]
+    if type_name not in train_types:
+        raise WdTrainError(f"gate.metric: {gate.metric}: no entity type {type_name!r} in "
+                           f"data.train (types: {', '.join(sorted(train_types)) or 'none'})")

@@ -160,6 +160,25 @@ def read_conll(
     return sentences
 
 
+@dataclass(frozen=True)
+class ReadSettings:
+    """How a data file is read: the data section's reading keys (dataset.read_settings)."""
+
+    label_column: int = -1
+    scheme: str = "iob2"
+    encoding: str = "utf-8"
+    format: str = "conll"
+    on_invalid_tags: str = "repair"
+    limit: int | None = None  # sentences; None reads the whole file
+
+    def read(self, path: Path | str, *, tokens_only: bool = False, text: str | None = None
+             ) -> list[Sentence]:
+        return read_conll(path, label_column=self.label_column, scheme=self.scheme,
+                          encoding=self.encoding, limit=self.limit, format=self.format,
+                          on_invalid_tags=self.on_invalid_tags, tokens_only=tokens_only,
+                          text=text)
+
+
 def has_tag_column(text: str, path: Path | str) -> bool:
     """Whether the first token line of `text` (read from `path`) has a tag column (2+ columns)
     or only a token."""

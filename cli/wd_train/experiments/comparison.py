@@ -33,6 +33,7 @@ from ..errors import TrainingDiverged, WdTrainError
 from ..run_dir import (
     DIVERGED_FILE,
     RunMetrics,
+    RunOrigin,
     has_result,
     is_diverged_run,
     is_finished_run,
@@ -48,8 +49,8 @@ from .summary import Summary, build_summary, write_summary
 
 log = logging.getLogger(__name__)
 
-# Trains one cell: (its config, variant=…, overrides=…) → its metrics.json.
-TrainCell = Callable[..., RunMetrics]
+# Trains one cell: (its config, what made it) → its metrics.json.
+TrainCell = Callable[[Config, RunOrigin], RunMetrics]
 
 
 @dataclass
@@ -209,8 +210,8 @@ def run_comparison(config_path: Path, config: Config, set_texts: Sequence[str], 
             continue
         log.info(f"{where} → {one.run_dir}")
         try:
-            last_metrics = train(one.config, variant=one.variant, overrides=one.overrides,
-                                 grid=one.point)
+            last_metrics = train(one.config, RunOrigin(variant=one.variant,
+                                                       overrides=one.overrides, grid=one.point))
         except TrainingDiverged as exc:
             if single:
                 raise

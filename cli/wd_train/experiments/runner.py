@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Config, GateConfig, load_config
-from ..data.dataset import train_entity_types
 from ..errors import TrainingDiverged, WdTrainError
-from ..run_dir import RunMetrics, has_result, is_diverged_run
+from ..run_dir import RunMetrics, RunOrigin, has_result, is_diverged_run
 from .comparison import overrides_dict, plan_cells, run_comparison
 from .gate import GateResult, check_run, gated
 from .results import ResultLine, append_result, result_from_run_dir, result_line
@@ -52,23 +51,10 @@ def _drop_retrace_warnings(record: logging.LogRecord) -> bool:
     return _RETRACE_WARNING not in record.getMessage()
 
 
-def check_gate_type(config: Config) -> None:
-    """A gate on one entity type must name a type the data has: found now, not after training
-    (and after metrics.json is written)."""
-    gate = config.gate
-    if gate is None or ".per_type." not in gate.metric:
-        return
-    type_name = gate.metric.split(".")[2]
-    types = train_entity_types(config)
-    if type_name not in types:
-        raise WdTrainError(f"gate.metric: {gate.metric}: no entity type {type_name!r} in "
-                           f"data.train (types: {', '.join(sorted(types)) or 'none'})")
-
-
-def train_one(config: Config, *, results: Path | None, overwrite: bool, resume: bool,
-              progress=None, **made_by) -> RunMetrics:
-    """One training run, its results line appended. `made_by`: variant, overrides,
-    config_file, recorded in metrics.json."""
+def train_one(config: Config, origin: RunOrigin, *, results: Path | None, overwrite: bool,
+              resume: bool, progress=None) -> RunMetrics:
+    """One training run, its results line appended. `origin` (what made it) is recorded in
+    metrics.json."""
     from ..training.run import train_run  # TensorFlow comes with it
 
     # Every run in a process builds fresh tf.functions around the same Python functions, which
@@ -78,7 +64,7 @@ def train_one(config: Config, *, results: Path | None, overwrite: bool, resume: 
         tf_logger.addFilter(_drop_retrace_warnings)
     try:
         metrics = train_run(config, overwrite=overwrite, resume=resume, progress=progress,
-                            **made_by)
+                            origin=origin)
     except TrainingDiverged:
         # a divergence is a result too: its line (status "diverged") goes to --results
         if results is not None and is_diverged_run(config.output.dir):
@@ -142,7 +128,6 @@ def run_config(
         extra.append(f"gate.min={min_f1!r}")
     config, _ = load_config(config_path, [*set_texts, *extra])
     config_file = str(Path(config_path).resolve())
-    check_gate_type(config)
     if results is not None:  # a results file that cannot take the line: say so before training
         try:
             Path(results).parent.mkdir(parents=True, exist_ok=True)
@@ -158,16 +143,16 @@ def run_config(
             raise WdTrainError(f"{option}: "
                                f"{config_path} has no compare section (for a plain run use "
                                "--set training.seed=N)")
-        metrics = train_one(config, results=results, overwrite=overwrite, resume=resume,
-                            progress=progress, overrides=overrides_dict(set_texts),
-                            config_file=config_file)
+        origin = RunOrigin(overrides=overrides_dict(set_texts), config_file=config_file)
+        metrics = train_one(config, origin, results=results, overwrite=overwrite,
+                            resume=resume, progress=progress)
         return run_outcome(config.gate, metrics)
 
     comparison = run_comparison(
         Path(config_path), config, set_texts, variant=variant, seed=seed, cell=cell,
-        train=lambda cell_config, **made_by: train_one(
-            cell_config, results=results, overwrite=overwrite, resume=resume,
-            progress=progress, config_file=config_file, **made_by),
+        train=lambda cell_config, origin: train_one(
+            cell_config, origin.model_copy(update={"config_file": config_file}),
+            results=results, overwrite=overwrite, resume=resume, progress=progress),
         overwrite=overwrite)
     if comparison.single_cell is not None:  # one cell: an ordinary run, gated as one
         return run_outcome(config.gate, comparison.single_cell)

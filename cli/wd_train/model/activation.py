@@ -21,7 +21,10 @@ so LayerNorms built inside `layer_norm_epsilon(eps)` get `eps` as their default.
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..bert_folder import ImportMeta
 
 KERAS_BERT_EPSILON = 1e-14
 BERT_EPSILON = 1e-12
@@ -32,20 +35,18 @@ _epsilon: float | None = None  # while building: the LayerNorm epsilon default
 _PATCHED = False
 
 
-def resolve(activation: str, checkpoint: Path | None) -> tuple[str, float]:
-    """(gelu_tanh | gelu_erf, LayerNorm epsilon) for `model.activation` and the checkpoint."""
-    from ..bert_folder import read_import_meta
-
-    if checkpoint is None:
+def resolve(activation: str, meta: ImportMeta | None) -> tuple[str, float]:
+    """(gelu_tanh | gelu_erf, LayerNorm epsilon) for `model.activation` and the checkpoint's
+    wd_train.json (`meta`; None for a randomly initialised model, which has no checkpoint)."""
+    if meta is None:
         return (activation if activation != "auto" else "gelu_tanh",
                 KERAS_BERT_EPSILON if activation in ("auto", "gelu_tanh") else BERT_EPSILON)
     if activation == "gelu_tanh":
         return "gelu_tanh", KERAS_BERT_EPSILON
-    meta = read_import_meta(checkpoint)
-    epsilon = float(meta.get("layer_norm_eps", BERT_EPSILON))
+    epsilon = BERT_EPSILON if meta.layer_norm_eps is None else meta.layer_norm_eps
     if activation == "gelu_erf":
         return "gelu_erf", epsilon
-    hidden_act = meta.get("hidden_act")
+    hidden_act = meta.hidden_act
     if hidden_act is None:  # a Google checkpoint: its TF code's tanh GELU, epsilon 1e-12
         return "gelu_tanh", epsilon
     return ("gelu_erf" if hidden_act in ERF_GELU_NAMES else "gelu_tanh"), epsilon

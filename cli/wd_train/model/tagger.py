@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, model_validator
 
-from ..bert_folder import BERT_CONFIG_FILE, WEIGHTS_PREFIX, check_folder, read_bert_config
+from ..bert_folder import BERT_CONFIG_FILE, WEIGHTS_PREFIX, BertFolder
 from ..config import ModelConfig
 from ..errors import WdTrainError
 from .activation import KERAS_BERT_EPSILON, building_backbone, feed_forward_activation
@@ -57,22 +57,26 @@ class BackboneSpec(BaseModel):
         return self.model_dump(exclude={"activation", "layer_norm_eps"})
 
 
-def backbone_spec(config: ModelConfig, vocab_size: int) -> BackboneSpec:
-    activation, epsilon = resolve_activation(config.activation, config.checkpoint)
-    if config.checkpoint is not None:
-        bert = read_bert_config(config.checkpoint)
-        if bert.get("hidden_act", "gelu") != "gelu":
+def backbone_spec(config: ModelConfig, vocab_size: int, folder: BertFolder | None
+                  ) -> BackboneSpec:
+    """`folder`: the checkpoint's, read once (bert_folder.read_bert_folder); None with
+    random_init."""
+    activation, epsilon = resolve_activation(config.activation,
+                                             folder.meta if folder is not None else None)
+    if folder is not None:
+        bert = folder.shape
+        if bert.hidden_act != "gelu":
             raise WdTrainError(
-                f"{config.checkpoint}/{BERT_CONFIG_FILE}: hidden_act {bert['hidden_act']!r}; "
+                f"{folder.path}/{BERT_CONFIG_FILE}: hidden_act {bert.hidden_act!r}; "
                 "keras_bert supports gelu"
             )
         return BackboneSpec(
-            token_num=bert["vocab_size"],
-            pos_num=bert["max_position_embeddings"],
-            embed_dim=bert["hidden_size"],
-            transformer_num=bert["num_hidden_layers"],
-            head_num=bert["num_attention_heads"],
-            feed_forward_dim=bert["intermediate_size"],
+            token_num=bert.vocab_size,
+            pos_num=bert.max_position_embeddings,
+            embed_dim=bert.hidden_size,
+            transformer_num=bert.num_hidden_layers,
+            head_num=bert.num_attention_heads,
+            feed_forward_dim=bert.intermediate_size,
             activation=activation,
             layer_norm_eps=epsilon,
         )
@@ -89,16 +93,15 @@ def backbone_spec(config: ModelConfig, vocab_size: int) -> BackboneSpec:
     )
 
 
-def check_positions(config: ModelConfig, max_seq_len: int) -> None:
+def check_positions(folder: BertFolder | None, max_seq_len: int) -> None:
     """A window longer than the position embeddings would die deep in TensorFlow: refuse it
     before any work (random_init is checked by the config schema)."""
-    if config.checkpoint is None:
+    if folder is None:
         return
-    check_folder(config.checkpoint)
-    positions = read_bert_config(config.checkpoint)["max_position_embeddings"]
+    positions = folder.shape.max_position_embeddings
     if max_seq_len > positions:
         raise WdTrainError(f"data.max_seq_len ({max_seq_len}) is more than the model's "
-                           f"position embeddings ({config.checkpoint / BERT_CONFIG_FILE}: "
+                           f"position embeddings ({folder.path / BERT_CONFIG_FILE}: "
                            f"max_position_embeddings {positions})")
 
 

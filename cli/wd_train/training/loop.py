@@ -190,6 +190,26 @@ def _out_of_patience(result: FitResult, patience: int | None) -> bool:
     return patience is not None and len(result.history) - result.best_epoch >= patience
 
 
+def _read_back(pending: list, epoch: int, batches: int, next_step: int, schedule,
+               max_loss: float | None, result: FitResult, losses: list[float],
+               progress: Progress | None) -> tuple[int, float]:
+    """One host sync for the steps run on the device since the last: check their losses, trace
+    the learning rate of every applied step, report progress. Returns the next step and the
+    learning rate of the last one read."""
+    for number, (loss_tensor, applied_tensor) in pending:
+        loss = float(loss_tensor)
+        lr = schedule_lr(schedule, next_step)
+        if not math.isfinite(loss) or (max_loss is not None and loss > max_loss):
+            raise Diverged(epoch, next_step, lr, loss)
+        if bool(applied_tensor):  # a step skipped by loss scaling: schedule unmoved
+            result.lr_trace.append((next_step, lr))
+            next_step += 1
+        losses.append(loss)
+        if progress:
+            progress("train", number, batches, {"epoch": epoch, "loss": loss, "lr": lr})
+    return next_step, lr
+
+
 def fit(
     setup: TrainingSetup,
     training: TrainingConfig,
@@ -247,24 +267,12 @@ def fit(
             tokens += int(lengths[batches[done - 1]].sum())
             if len(pending) < READ_BACK_EVERY and done < len(batches):
                 continue
-            # one host sync for the pending steps: check their losses, trace the learning
-            # rate of every applied step, report progress
-            for number, (loss_tensor, applied_tensor) in pending:
-                loss = float(loss_tensor)
-                lr = schedule_lr(schedule, next_step)
-                if not math.isfinite(loss) or (max_loss is not None and loss > max_loss):
-                    raise Diverged(epoch, next_step, lr, loss)
-                if bool(applied_tensor):  # a step skipped by loss scaling: schedule unmoved
-                    result.lr_trace.append((next_step, lr))
-                    next_step += 1
-                losses.append(loss)
-                if progress:
-                    progress("train", number, len(batches),
-                             {"epoch": epoch, "loss": loss, "lr": lr})
+            next_step, lr = _read_back(pending, epoch, len(batches), next_step, schedule,
+                                       max_loss, result, losses, progress)
             pending.clear()
         seconds = time.perf_counter() - started
-        dev_scores, dev_predicted = evaluate(predict, data.dev, data.labels, data.scheme, batch_size * 2,
-                                             pad_to_multiple_of)
+        dev_scores, dev_predicted = evaluate(predict, data.dev, data.labels, data.scheme,
+                                             batch_size * 2, pad_to_multiple_of)
         record = EpochRecord(
             epoch=epoch, loss=float(np.mean(losses)), dev=dev_scores, lr=lr,
             steps=int(optimizer.iterations.numpy()), train_seconds=seconds, tokens=tokens,

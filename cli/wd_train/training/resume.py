@@ -4,8 +4,10 @@ After every epoch the run directory's `checkpoint/` folder gets `epoch-N.*` (a s
 + optimizer, whose step counter drives the schedule) and then `state.json` (written atomically,
 last): the epochs so far, which snapshot is the last and which the best, and the batch sampler's
 RNG state. A snapshot that `state.json` does not name is a leftover and is removed, so a run
-killed while writing never leaves a state that points at half a snapshot. (The folder keeps its
-old name; in the code "checkpoint" means only the pretrained BERT folder of `model.checkpoint`.)
+killed while writing never leaves a state that points at half a snapshot. In the code
+"checkpoint" means only the pretrained BERT folder of `model.checkpoint`; the folder on disk
+keeps its name `checkpoint/` (what it holds are TensorFlow checkpoints, tf.train.Checkpoint's
+files, and run directories written before keep resuming with no second name to look for).
 
 Resuming restores all of that, so the rest of the run sees the same learning rates and the same
 batches in the same order. TensorFlow's dropout masks are not part of the state: a resumed run is
@@ -19,26 +21,27 @@ import re
 import shutil
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field, field_serializer, model_validator
 
 from ..errors import WdTrainError, short_reason
-from ..evaluation import Scores
 from ..files import write_json_atomic
-from ..run_dir import RESUME_FOLDER
+from ..run_dir import RESUME_FOLDER, Record, record_problem
 from .loop import EpochRecord, FitResult, ResumePoint
 
 STATE_FILE = "state.json"
 STATE_FORMAT = 1
 # epoch-N.index, epoch-N.data-…, and epoch-N_temp/ (where TensorFlow writes before renaming)
-_CHECKPOINT_FILE = re.compile(r"(epoch-\d+)(\.index|\.data-.*|_temp)$")
+_SNAPSHOT_FILE = re.compile(r"(epoch-\d+)(\.index|\.data-.*|_temp)$")
 
 
 def _remove_snapshots(folder: Path, keep: set[str] = frozenset()) -> None:
     """Remove the epoch snapshots in `folder` whose name (epoch-N) is not in `keep`."""
     try:
         for path in folder.glob("epoch-*"):
-            match = _CHECKPOINT_FILE.match(path.name)
+            match = _SNAPSHOT_FILE.match(path.name)
             if match is None or (match.group(1) in keep and match.group(2) != "_temp"):
                 continue
             if path.is_dir():
@@ -64,13 +67,35 @@ def clear_resume_state(run_dir: Path) -> None:
     _remove_snapshots(folder)
 
 
-def _record_to_json(record: EpochRecord) -> dict:
-    # the dev report goes along: report.txt of a resumed run may need a restored epoch's
-    return {**asdict(record), "dev": {**record.dev.model_dump(), "report": record.dev.report}}
+class ResumeState(Record):
+    """state.json: what `--resume` continues from, beside the epoch snapshots it names."""
 
+    format: Literal[STATE_FORMAT]
+    steps: int  # the optimizer's step counter after the last epoch
+    last: str  # the snapshots: the last epoch's (training goes on from it) and the best one's
+    best: str
+    best_epoch: int
+    history: list[EpochRecord]
+    rng: dict[str, Any]  # the batch sampler's bit generator state
+    # what a run resumed into must match (ResumeStore)
+    identity: dict[str, Any] = Field(default_factory=dict)
 
-def _record_from_json(data: dict) -> EpochRecord:
-    return EpochRecord(**{**data, "dev": Scores(**data["dev"])})
+    @model_validator(mode="after")
+    def _consistent(self) -> ResumeState:
+        if not 1 <= self.best_epoch <= len(self.history):
+            raise ValueError(f"best epoch {self.best_epoch} of {len(self.history)}")
+        try:
+            np.random.default_rng().bit_generator.state = self.rng
+        except (TypeError, KeyError, ValueError) as exc:
+            raise ValueError(f"rng: not a sampler state ({exc})") from None
+        return self
+
+    @field_serializer("history")
+    def _with_reports(self, history: list[EpochRecord]) -> list[dict]:
+        # the dev report goes along (Scores leaves it out): report.txt of a resumed run may
+        # need a restored epoch's
+        return [{**asdict(r), "dev": {**r.dev.model_dump(mode="json"), "report": r.dev.report}}
+                for r in history]
 
 
 class ResumeStore:
@@ -115,18 +140,13 @@ class ResumeStore:
 
     def _write_state(self, result: FitResult, rng: np.random.Generator, epoch: int) -> None:
         self._full.write(str(self.folder / f"epoch-{epoch}"))
-        state = {
-            "format": STATE_FORMAT,
-            "steps": int(self.optimizer.iterations.numpy()),
-            "last": f"epoch-{epoch}",
-            "best": f"epoch-{result.best_epoch}",
-            "best_epoch": result.best_epoch,
-            "history": [_record_to_json(r) for r in result.history],
-            "rng": rng.bit_generator.state,
-            "identity": self.identity,
-        }
-        write_json_atomic(self.state_path, state)
-        self._saved, self._last = {state["last"], state["best"]}, state["last"]
+        state = ResumeState(
+            format=STATE_FORMAT, steps=int(self.optimizer.iterations.numpy()),
+            last=f"epoch-{epoch}", best=f"epoch-{result.best_epoch}",
+            best_epoch=result.best_epoch, history=result.history,
+            rng=rng.bit_generator.state, identity=self.identity)
+        write_json_atomic(self.state_path, state.model_dump(mode="json"))
+        self._saved, self._last = {state.last, state.best}, state.last
         _remove_snapshots(self.folder, keep=self._saved)
 
     def restore(self, predict_dev) -> ResumePoint | None:
@@ -135,19 +155,12 @@ class ResumeStore:
         if not self.state_path.exists():
             return None
         try:
-            state = json.loads(self.state_path.read_text(encoding="utf-8"))
-            if state.get("format") != STATE_FORMAT:
-                raise ValueError(f"format {state.get('format')!r}, expected {STATE_FORMAT}")
-            history = [_record_from_json(r) for r in state["history"]]
-            best_epoch, steps = int(state["best_epoch"]), int(state["steps"])
-            last, best, rng_state = state["last"], state["best"], state["rng"]
-            if not 1 <= best_epoch <= len(history):
-                raise ValueError(f"best epoch {best_epoch} of {len(history)}")
-            np.random.default_rng().bit_generator.state = rng_state  # a valid sampler state?
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise WdTrainError(f"{self.state_path}: cannot resume from it ({exc}); pass "
-                               "--overwrite to start the run again") from None
-        saved = state.get("identity") or {}
+            state = ResumeState.model_validate_json(self.state_path.read_bytes())
+        except (OSError, ValueError) as exc:  # ValidationError is a ValueError
+            raise WdTrainError(f"{self.state_path}: cannot resume from it "
+                               f"({record_problem(exc, 'resume state')}); pass --overwrite to "
+                               "start the run again") from None
+        last, best, saved = state.last, state.best, state.identity
         if saved != self.identity:
             # the data first: one sentence fewer changes the schedule's length too
             order = ["train_windows", "variables", "schedule",
@@ -175,11 +188,11 @@ class ResumeStore:
             raise WdTrainError(f"{self.folder}: cannot read snapshot {last} or {best} "
                                f"({getattr(exc, 'message', exc)}); pass --overwrite to start "
                                "the run again") from None
-        if int(self.optimizer.iterations.numpy()) != steps:
+        if int(self.optimizer.iterations.numpy()) != state.steps:
             raise WdTrainError(f"{self.folder}/{last}: optimizer at step "
                                f"{int(self.optimizer.iterations.numpy())}, {STATE_FILE} says "
-                               f"{steps}; pass --overwrite to start the run again")
+                               f"{state.steps}; pass --overwrite to start the run again")
         self._saved, self._last = {last, best}, last
-        result = FitResult(history=history, best_epoch=best_epoch, best_weights=best_weights,
-                           best_dev_predictions=best_dev_predictions)
-        return ResumePoint(result, rng_state)
+        result = FitResult(history=state.history, best_epoch=state.best_epoch,
+                           best_weights=best_weights, best_dev_predictions=best_dev_predictions)
+        return ResumePoint(result, state.rng)

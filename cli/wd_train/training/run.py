@@ -13,9 +13,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 from .. import code_version
+from ..bert_folder import read_bert_folder
 from ..config import Config, config_to_yaml, require_same_config
 from ..data.dataset import EncodedData, Split
 from ..errors import TrainingDiverged, WdTrainError, short_reason
@@ -33,12 +33,14 @@ from ..run_dir import (
     HISTORY_FILE,
     LR_FILE,
     REPORT_FILE,
+    RESUME_FOLDER,
     TENSORBOARD_FOLDER,
     TEST_PREDICTIONS_FILE,
     VOCAB_FILE,
     WEIGHTS_FILE,
     DivergedRun,
     RunMetrics,
+    RunOrigin,
     SplitSize,
     TaggerFile,
     now_iso,
@@ -52,9 +54,9 @@ from .device import (
     package_versions,
 )
 from .distribute import tf_config_task
-from .loop import Diverged, EpochRecord, FitResult, Progress, fit
+from .loop import Diverged, EpochRecord, FitResult, Progress, ResumePoint, fit
 from .resume import ResumeStore, clear_resume_state, has_resume_state
-from .setup import build_training
+from .setup import TrainingSetup, build_training
 from .tensorboard import TensorBoardLog
 
 log = logging.getLogger(__name__)
@@ -71,19 +73,15 @@ def train_run(
     overwrite: bool = False,
     resume: bool = False,
     progress: Progress | None = None,
-    variant: str | None = None,
-    overrides: dict[str, Any] | None = None,
-    grid: dict[str, Any] | None = None,
-    config_file: str | None = None,
+    origin: RunOrigin | None = None,
 ) -> RunMetrics:
     """Train, evaluate and write the run directory `config.output.dir`. Returns metrics.json.
 
-    `variant`, `overrides` and `config_file` (what made this config) are recorded in
+    `origin` (what made this config: variant, overrides, config file) is recorded in
     metrics.json, so that the run directory alone says what it was. `resume`: continue an
     interrupted run of the same config from its last finished epoch (a fresh start when there
     is none)."""
-    made_by = {"progress": progress, "variant": variant, "overrides": overrides,
-               "grid": grid, "config_file": config_file}
+    origin = origin or RunOrigin()
     if config.training.distribution == "multi_worker":
         task = tf_config_task()
         if task is not None and task[0] != 0:
@@ -93,15 +91,19 @@ def train_run(
             with tempfile.TemporaryDirectory(prefix="wd-train-worker-") as folder:
                 config = config.model_copy(deep=True)
                 config.output.dir = Path(folder) / "run"
-                metrics = _locked_run(config, overwrite=True, resume=False, **made_by)
+                metrics = _locked_run(config, overwrite=True, resume=False,
+                                      progress=progress, origin=origin)
                 return metrics.model_copy(update={"run_dir": ""})
-    return _locked_run(config, overwrite=overwrite, resume=resume, **made_by)
+    return _locked_run(config, overwrite=overwrite, resume=resume, progress=progress,
+                       origin=origin)
 
 
-def _locked_run(config: Config, **arguments) -> RunMetrics:
+def _locked_run(config: Config, *, overwrite: bool, resume: bool, progress: Progress | None,
+                origin: RunOrigin) -> RunMetrics:
     with run_dir_lock(config.output.dir), _float32_afterwards():
         try:
-            return _train_run(config, **arguments)
+            return _train_run(config, overwrite=overwrite, resume=resume, progress=progress,
+                              origin=origin)
         except OSError as exc:  # a full disk, a folder made read-only under a running run
             where = exc.filename or config.output.dir
             raise WdTrainError(f"{where}: cannot write ({short_reason(exc)})") from None
@@ -126,53 +128,29 @@ def _float32_afterwards():
 
 
 def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progress | None,
-               variant: str | None, overrides: dict[str, Any] | None,
-               grid: dict[str, Any] | None, config_file: str | None) -> RunMetrics:
+               origin: RunOrigin) -> RunMetrics:
     started = time.perf_counter()
     run_dir = prepare_run_dir(config.output.dir, overwrite)
-    check_positions(config.model, config.data.max_seq_len)
-    resuming = resume and has_resume_state(run_dir)
-    if resuming:
-        require_same_config(run_dir, config, holds="an interrupted run",
-                            redo="start it again")
-    else:
-        # a fresh start: nothing of an earlier attempt may be resumed into it or mixed into
-        # its TensorBoard curves
-        clear_resume_state(run_dir)
-        shutil.rmtree(run_dir / TENSORBOARD_FOLDER, ignore_errors=True)
-        write_text_atomic(run_dir / CONFIG_FILE, config_to_yaml(config))
-
-    setup = build_training(config)
-    data, schedule, model, optimizer = setup.data, setup.schedule, setup.model, setup.optimizer
-    constraints = setup.constraints
+    folder = read_bert_folder(config.model.checkpoint)  # read once, for the whole run
+    check_positions(folder, config.data.max_seq_len)
+    resuming = _begin(run_dir, config, resume)
+    setup = build_training(config, folder=folder)
+    model = setup.model
     # what a snapshot must match to be resumed: the data, the schedule and the network (a
     # CRF snapshot read into a softmax tagger would restore in part, and silently)
-    store = ResumeStore(run_dir, model, optimizer, identity={
-        "schedule": schedule.as_dict(), "train_windows": len(data.train.windows),
+    store = ResumeStore(run_dir, model, setup.optimizer, identity={
+        "schedule": setup.schedule.as_dict(), "train_windows": len(setup.data.train.windows),
         "variables": [[v.name, v.shape.as_list()] for v in model.trainable_variables]})
-    start = resumed_after = None
-    if resuming:
-        predict = make_predict_function(model, constraints=constraints)
-        start = store.restore(
-            lambda: evaluate(predict, data.dev, data.labels, data.scheme,
-                             config.training.batch_size * 2)[1])
-        last = start.result.history[-1]
-        resumed_after = last.epoch  # `fit` goes on appending to start.result
-        log.info(f"resuming after epoch {last.epoch} (step {last.steps}; best epoch so far "
-                 f"{start.result.best_epoch})")
+    start = _restore(store, setup, config) if resuming else None
+    # read now: `fit` goes on appending to start.result
+    resumed_after = start.result.history[-1].epoch if start else None
     tensorboard = TensorBoardLog(run_dir / TENSORBOARD_FOLDER,
                                  first_step=start.result.history[-1].steps if start else 0)
 
     def on_epoch_end(record: EpochRecord, so_far: FitResult, rng) -> None:
         tensorboard.epoch_end(record)
         store.save(so_far, rng)
-        log.info(
-            f"epoch {record.epoch}: loss {record.loss:.4f}  dev P {record.dev.precision:.4f} "
-            f"R {record.dev.recall:.4f} F1 {record.dev.f1:.4f}  entity words "
-            f"{_percent(record.dev.predicted_entity_share)} predicted / "
-            f"{_percent(record.dev.gold_entity_share)} gold  lr {record.lr:.3g}  "
-            f"{record.tokens / max(record.train_seconds, 1e-9):.0f} tokens/s"
-        )
+        _log_epoch(record)
 
     try:
         result = fit(setup, config.training,
@@ -180,44 +158,97 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
                      resume=start)
     except BaseException as exc:
         tensorboard.close(quietly=True)  # the error that stopped training is the one to report
-        if not isinstance(exc, Diverged):
-            raise
-        kept = (f"the last good epoch's state is in {store.folder}" if has_resume_state(run_dir)
-                else "it diverged in its first epoch")
-        limit = "" if config.training.max_loss is None else \
-            f" (training.max_loss {config.training.max_loss:g})"
-        # the divergence is this run's result (a grid counts it): recorded, never retried
-        write_diverged(run_dir, DivergedRun(
-            epoch=exc.epoch, step=exc.step + 1, lr=exc.lr,
-            loss=exc.loss if math.isfinite(exc.loss) else None, seed=config.training.seed,
-            schedule=schedule, run_dir=str(run_dir), variant=variant,
-            overrides=overrides or {}, grid=grid or {}, config_file=config_file,
-            finished_at=now_iso(), code_version=code_version()))
-        raise TrainingDiverged(f"training diverged at {exc}{limit}; no metrics.json was "
-                               f"written ({DIVERGED_FILE} records it), {kept}") from None
+        if isinstance(exc, Diverged):
+            _record_divergence(exc, run_dir, config, setup, origin)
+        raise
     tensorboard.close()
 
     model.set_weights(result.best_weights)
     replace_atomic(run_dir / WEIGHTS_FILE, lambda tmp: model.save_weights(str(tmp)))
-    predict = make_predict_function(model, constraints=constraints)
     best = result.history[result.best_epoch - 1]
     test_scores = test_predicted = None
-    if data.test is not None:
+    if setup.data.test is not None:
         test_scores, test_predicted = evaluate(
-            predict, data.test, data.labels, data.scheme, config.training.batch_size * 2
-        )
+            make_predict_function(model, constraints=setup.constraints), setup.data.test,
+            setup.data.labels, setup.data.scheme, config.training.batch_size * 2)
+    _write_outputs(run_dir, config, setup.data, setup.spec, result, best, test_scores,
+                   test_predicted)
+    metrics = _run_metrics(config, setup, result, test_scores, origin, run_dir=run_dir,
+                           resumed_after=resumed_after,
+                           wall_seconds=time.perf_counter() - started)
+    write_metrics(run_dir, metrics)  # last: marks the run as finished
+    return metrics
 
-    _write_outputs(run_dir, config, data, setup.spec, result, best, test_scores, test_predicted)
-    degenerate = _learned_nothing(best, data)
-    metrics = RunMetrics(
+
+def _begin(run_dir: Path, config: Config, resume: bool) -> bool:
+    """Whether the run resumes (its state there, its config the same); else a fresh start."""
+    if resume and has_resume_state(run_dir):
+        require_same_config(run_dir, config, holds="an interrupted run",
+                            redo="start it again")
+        return True
+    # a fresh start: nothing of an earlier attempt may be resumed into it or mixed into its
+    # TensorBoard curves
+    clear_resume_state(run_dir)
+    shutil.rmtree(run_dir / TENSORBOARD_FOLDER, ignore_errors=True)
+    write_text_atomic(run_dir / CONFIG_FILE, config_to_yaml(config))
+    return False
+
+
+def _restore(store: ResumeStore, setup: TrainingSetup, config: Config) -> ResumePoint:
+    """The interrupted run's last epoch, restored into the model and optimizer."""
+    data = setup.data
+    predict = make_predict_function(setup.model, constraints=setup.constraints)
+    start = store.restore(
+        lambda: evaluate(predict, data.dev, data.labels, data.scheme,
+                         config.training.batch_size * 2)[1])
+    last = start.result.history[-1]
+    log.info(f"resuming after epoch {last.epoch} (step {last.steps}; best epoch so far "
+             f"{start.result.best_epoch})")
+    return start
+
+
+def _log_epoch(record: EpochRecord) -> None:
+    log.info(
+        f"epoch {record.epoch}: loss {record.loss:.4f}  dev P {record.dev.precision:.4f} "
+        f"R {record.dev.recall:.4f} F1 {record.dev.f1:.4f}  entity words "
+        f"{_percent(record.dev.predicted_entity_share)} predicted / "
+        f"{_percent(record.dev.gold_entity_share)} gold  lr {record.lr:.3g}  "
+        f"{record.tokens / max(record.train_seconds, 1e-9):.0f} tokens/s"
+    )
+
+
+def _record_divergence(exc: Diverged, run_dir: Path, config: Config, setup: TrainingSetup,
+                       origin: RunOrigin) -> None:
+    """Write diverged.json and raise TrainingDiverged: the divergence is this run's result (a
+    grid counts it), recorded, never retried."""
+    kept = (f"the last good epoch's state is in {run_dir / RESUME_FOLDER}"
+            if has_resume_state(run_dir) else "it diverged in its first epoch")
+    limit = "" if config.training.max_loss is None else \
+        f" (training.max_loss {config.training.max_loss:g})"
+    write_diverged(run_dir, DivergedRun(
+        epoch=exc.epoch, step=exc.step + 1, lr=exc.lr,
+        loss=exc.loss if math.isfinite(exc.loss) else None, seed=config.training.seed,
+        schedule=setup.schedule, run_dir=str(run_dir), **dict(origin),
+        finished_at=now_iso(), code_version=code_version()))
+    raise TrainingDiverged(f"training diverged at {exc}{limit}; no metrics.json was "
+                           f"written ({DIVERGED_FILE} records it), {kept}") from None
+
+
+def _run_metrics(config: Config, setup: TrainingSetup, result: FitResult,
+                 test_scores: Scores | None, origin: RunOrigin, *, run_dir: Path,
+                 resumed_after: int | None, wall_seconds: float) -> RunMetrics:
+    """metrics.json of the finished run."""
+    data = setup.data
+    best = result.history[result.best_epoch - 1]
+    return RunMetrics(
         dev=best.dev,
         test=test_scores,
         best_epoch=result.best_epoch,
         epochs_run=len(result.history),
         stopped_early=result.stopped_early,
         resumed_after_epoch=resumed_after,
-        steps=int(optimizer.iterations.numpy()),
-        schedule=schedule,
+        steps=int(setup.optimizer.iterations.numpy()),
+        schedule=setup.schedule,
         seed=config.training.seed,
         device=setup.device,
         precision=setup.precision,
@@ -231,22 +262,17 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
         train_seconds=round(result.train_seconds, 3),
         train_tokens=result.train_tokens,
         train_tokens_per_s=round(result.train_tokens / max(result.train_seconds, 1e-9), 1),
-        wall_seconds=round(time.perf_counter() - started, 3),
+        wall_seconds=round(wall_seconds, 3),
         data={split.name: _split_size(split)
               for split in (data.train, data.dev, data.test) if split is not None},
         labels=data.labels,
         lowercase=data.lowercase,
         run_dir=str(run_dir),
-        variant=variant,
-        overrides=overrides or {},
-        grid=grid or {},
-        config_file=config_file,
+        **dict(origin),
         finished_at=now_iso(),
         code_version=code_version(),
-        degenerate=degenerate,
+        degenerate=_learned_nothing(best, data),
     )
-    write_metrics(run_dir, metrics)  # last: marks the run as finished
-    return metrics
 
 
 def _percent(share: float | None) -> str:

@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from ..bert_folder import BertFolder, read_bert_folder
 from ..config import Config
 from ..data.batching import POOL_BATCHES, batches_per_epoch
 from ..data.dataset import EncodedData, load_data
@@ -42,12 +43,16 @@ class TrainingSetup:
     constraints: Any  # the tag scheme's, under constrained decoding; else None
 
 
-def build_training(config: Config, *, precision: str | None = None,
-                   jit_compile: bool | None = None) -> TrainingSetup:
-    """Read the data and build everything a run of `config` trains with. `precision` and
+def build_training(config: Config, *, folder: BertFolder | None = None,
+                   precision: str | None = None, jit_compile: bool | None = None
+                   ) -> TrainingSetup:
+    """Read the data and build everything a run of `config` trains with. `folder`: the
+    checkpoint's, when the caller has read it (read here otherwise). `precision` and
     `jit_compile` override the config's (the speed bench's settings). Sets the dtype policy
     and the seeds: call it where a run starts (train_run restores float32 after)."""
-    data = load_data(config)
+    if folder is None:
+        folder = read_bert_folder(config.model.checkpoint)
+    data = load_data(config, folder)
     log.info(
         f"data: train {len(data.train.sentences)} sentences / {len(data.train.windows)} windows, "
         f"dev {len(data.dev.sentences)}, test {len(data.test.sentences) if data.test else 0}; "
@@ -74,7 +79,7 @@ def build_training(config: Config, *, precision: str | None = None,
     pad_to_multiple_of = config.data.pad_to_multiple_of or (16 if jit_compile else 1)
     seed_everything(config.training.seed)
     device = describe_device()
-    spec = backbone_spec(config.model, len(data.vocab))
+    spec = backbone_spec(config.model, len(data.vocab), folder)
     if spec.token_num < len(data.vocab):
         raise WdTrainError(
             f"model.vocab: {data.vocab_path} has {len(data.vocab)} entries but the model has "

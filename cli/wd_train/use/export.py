@@ -336,7 +336,7 @@ def export_run(run_dir: Path | str, out_dir: Path | str, *, overwrite: bool = Fa
     vocab_path = tagger.vocab_path(run_dir)
     if not vocab_path.exists():
         raise WdTrainError(f"{run_dir}/model.json: vocab {vocab_path} not found")
-    model, _ = load_trained(run_dir)
+    model, _ = load_trained(run_dir, tagger)
     serving = _Tagger(model, tagger, vocab_path, constrained)
     signature = serving.module.serve.get_concrete_function()
     out_dir.parent.mkdir(parents=True, exist_ok=True)

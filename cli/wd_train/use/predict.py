@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import logging
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..config import read_saved_config
 from ..data.dataset import read_settings
 from ..data.reader import (
+    ReadSettings,
     Sentence,
     check_labels_known,
     has_tag_column,
-    read_conll,
     read_text,
     split_columns,
     split_lines,
@@ -30,7 +30,7 @@ from ..data.wordpieces import WordPieceAligner, encode_sentences, load_vocab
 from ..errors import WdTrainError
 from ..evaluation import Scores, conll_lines, score
 from ..run_dir import CONFIG_FILE, TAGGER_FILE, TaggerFile, read_tagger_file
-from .text import Word, entity_spans, split_words
+from .text import Entity, Word, entity_spans, split_words
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +56,10 @@ class Prediction:
         }
 
 
-def _run_data_settings(run_dir: Path) -> dict:
-    return read_settings(read_saved_config(run_dir / CONFIG_FILE).data)
+def _run_read_settings(run_dir: Path) -> ReadSettings:
+    """How the run read its data files; a file to tag is read whole (data.limit caps the run's
+    training data, not what it tags)."""
+    return replace(read_settings(read_saved_config(run_dir / CONFIG_FILE).data), limit=None)
 
 
 def _tag(run_dir: Path, tagger: TaggerFile, sentences: list[Sentence],
@@ -74,7 +76,7 @@ def _tag(run_dir: Path, tagger: TaggerFile, sentences: list[Sentence],
     # Gold ids only mark which pieces are predicted (each word's first): any tag will do here.
     placeholders = [Sentence(s.tokens, ["O"] * len(s.tokens), s.line) for s in sentences]
     windows = encode_sentences(placeholders, aligner, {"O": 0})
-    model, _ = load_trained(run_dir)
+    model, _ = load_trained(run_dir, tagger)
     predict = make_predict_function(
         model, constraints=decoding_constraints(tagger, constrained))
     return predict_tags(predict, windows, sentences, tagger.labels,
@@ -88,11 +90,11 @@ def predict_file(run_dir: Path | str, input_path: Path | str, batch_size: int = 
     constraints."""
     run_dir, input_path = Path(run_dir), Path(input_path)
     tagger = read_tagger_file(run_dir)  # fails early, before TensorFlow, on a run that is not one
-    settings = _run_data_settings(run_dir)
+    settings = _run_read_settings(run_dir)
     # read once: sniffed, then parsed; a named pipe is a stream to tag (`<(zcat x.gz)`)
-    text = read_text(input_path, settings["encoding"], stream=True)
+    text = read_text(input_path, settings.encoding, stream=True)
     scored = has_tag_column(text, input_path)
-    sentences = read_conll(input_path, **settings, tokens_only=not scored, text=text)
+    sentences = settings.read(input_path, tokens_only=not scored, text=text)
     if scored:  # a gold tag the model cannot predict would score as a silent miss
         check_labels_known(sentences, set(tagger.labels), input_path)
     predicted = _tag(run_dir, tagger, sentences, batch_size, constrained)
@@ -107,10 +109,10 @@ class TextPrediction:
     text: str
     words: list[Word]
     tags: list[str]
-    entities: list[dict]
+    entities: list[Entity]
 
     def as_dict(self) -> dict:
-        return {"text": self.text, "entities": self.entities}
+        return {"text": self.text, "entities": [e.as_dict() for e in self.entities]}
 
 
 def predict_texts(run_dir: Path | str, texts: list[str], batch_size: int = 64,

@@ -10,7 +10,7 @@ word (casing and accents are the wordpiece stage's business, as in training).
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 
 @dataclass(frozen=True)
@@ -70,13 +70,27 @@ def split_words(text: str, data_format: str = "conll") -> list[Word]:
     return words
 
 
-def entity_spans(words: list[Word], tags: list[str], text: str) -> list[dict]:
-    """Entities as `{"type", "start", "end", "text"}` with character offsets; seqeval's chunker
-    reads the tags (IOB2 or BIOES; an I-X that starts a chunk counts, as in conlleval)."""
+@dataclass(frozen=True)
+class Entity:
+    """One entity of a raw text: `text[start:end]` is `text`. Its dict (JSON lines, the
+    SavedModel's rows) has these four keys."""
+
+    type: str
+    start: int  # character offsets into the original text
+    end: int
+    text: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def entity_spans(words: list[Word], tags: list[str], text: str) -> list[Entity]:
+    """The entities with character offsets; seqeval's chunker reads the tags (IOB2 or BIOES;
+    an I-X that starts a chunk counts, as in conlleval)."""
     from seqeval.metrics.sequence_labeling import get_entities
 
     spans = []
     for entity_type, first, last in get_entities(list(tags)):
         start, end = words[first].start, words[last].end
-        spans.append({"type": entity_type, "start": start, "end": end, "text": text[start:end]})
+        spans.append(Entity(entity_type, start, end, text[start:end]))
     return spans

@@ -9,10 +9,13 @@ from ..model.tagger import rebuild_tagger
 from ..run_dir import TaggerFile, read_tagger_file
 
 
-def load_trained(run_dir: Path | str) -> tuple[object, TaggerFile]:
-    """Rebuild a finished run's tagger with its best weights. Returns (model, model.json)."""
+def load_trained(run_dir: Path | str, tagger: TaggerFile | None = None
+                 ) -> tuple[object, TaggerFile]:
+    """Rebuild a finished run's tagger with its best weights. Returns (model, model.json).
+    `tagger`: the run's model.json when the caller has read it already (read once)."""
     run_dir = Path(run_dir)
-    tagger = read_tagger_file(run_dir)
+    if tagger is None:
+        tagger = read_tagger_file(run_dir)
     model = rebuild_tagger(tagger.backbone, len(tagger.labels), tagger.head_dropout,
                            tagger.head, tagger.lstm_units)
     weights = run_dir / tagger.weights

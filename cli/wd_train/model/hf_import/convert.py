@@ -3,7 +3,7 @@
 ``import_hf`` reads ``config.json``, ``model.safetensors``, ``vocab.txt`` and (optionally)
 ``tokenizer_config.json`` from a Hugging Face model folder and writes the layout that
 ``keras_bert.load_trained_model_from_checkpoint`` expects (see ``wd_train.bert_folder``), plus
-``wd_train.json`` recording the casing. ``check.py`` then verifies the result.
+``wd_train.json`` recording the casing. ``conversion_check.py`` then verifies the result.
 
 What keras_bert 0.89 computes (checked against its sources and its helper packages):
 

@@ -3,11 +3,18 @@ reference on the original weights."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-from ...bert_folder import BERT_CONFIG_FILE, IMPORT_META_FILE, VOCAB_FILE, WEIGHTS_PREFIX
+from ...bert_folder import (
+    BERT_CONFIG_FILE,
+    IMPORT_META_FILE,
+    VOCAB_FILE,
+    WEIGHTS_PREFIX,
+    read_bert_folder,
+)
 from ...errors import WdTrainError
-from .reference import numpy_bert_forward
+from .numpy_bert import numpy_bert_forward
 from .source import HF_CONFIG, HF_WEIGHTS, load_safetensors, read_json, require_file
 
 DEFAULT_SENTENCES = [
@@ -37,14 +44,27 @@ def _encode(dst: Path, lowercase: bool, sentences: list[str], max_len: int):
     return token_ids, np.zeros_like(token_ids), valid
 
 
-def check_conversion(src: Path, dst: Path, sentences: list[str] | None = None) -> dict:
+@dataclass(frozen=True)
+class ConversionCheck:
+    """keras_bert on the converted folder against the NumPy reference on the original weights:
+    the largest absolute difference of the last hidden layer over the compared tokens."""
+
+    max_abs_diff: float  # against the keras_bert-exact reference (tanh GELU, epsilon 1e-14)
+    max_abs_diff_exact_gelu: float  # against HF's own computation (erf GELU, epsilon 1e-12)
+    # keras_bert built with model.activation: auto, against the checkpoint's own forward pass
+    faithful_activation: str
+    faithful_layer_norm_eps: float
+    max_abs_diff_faithful: float
+    sentences: int
+    tokens: int
+
+
+def check_conversion(src: Path, dst: Path, sentences: list[str] | None = None
+                     ) -> ConversionCheck:
     """Run keras_bert on the converted ``dst`` and NumPy on the original ``src``; compare.
 
     Sentences of different lengths are batched with 0-padding; only non-padding positions are
-    compared. Returns max_abs_diff (against the keras_bert-exact tanh-GELU / 1e-14 reference),
-    max_abs_diff_exact_gelu (against HF's erf-GELU / 1e-12), max_abs_diff_faithful (keras_bert
-    built with model.activation: auto against the checkpoint's own GELU and epsilon), and the
-    sentence and token counts.
+    compared.
     """
     import numpy as np
 
@@ -55,16 +75,15 @@ def check_conversion(src: Path, dst: Path, sentences: list[str] | None = None) -
         raise WdTrainError("check_conversion: no sentences to compare")
     for name in (BERT_CONFIG_FILE, VOCAB_FILE, IMPORT_META_FILE, f"{WEIGHTS_PREFIX}.index"):
         require_file(dst, name)
-    meta = read_json(dst / IMPORT_META_FILE)
-    google_cfg = read_json(dst / BERT_CONFIG_FILE)
+    folder = read_bert_folder(dst)
     hf_cfg = read_json(require_file(src, HF_CONFIG))
     tensors = load_safetensors(require_file(src, HF_WEIGHTS))
 
     token_ids, segment_ids, valid = _encode(
         dst,
-        bool(meta.get("lowercase", True)),
+        folder.meta.lowercase is not False,
         sentences,
-        int(google_cfg["max_position_embeddings"]),
+        folder.shape.max_position_embeddings,
     )
 
     from keras_bert import load_trained_model_from_checkpoint
@@ -80,7 +99,7 @@ def check_conversion(src: Path, dst: Path, sentences: list[str] | None = None) -
     # the faithful build (model.activation: auto): the checkpoint's own GELU and epsilon
     from ..activation import building_backbone, resolve
 
-    activation, epsilon = resolve("auto", dst)
+    activation, epsilon = resolve("auto", folder.meta)
     with building_backbone(activation, epsilon):
         faithful_model = load_trained_model_from_checkpoint(
             str(dst / BERT_CONFIG_FILE), str(dst / WEIGHTS_PREFIX), training=False,
@@ -95,13 +114,12 @@ def check_conversion(src: Path, dst: Path, sentences: list[str] | None = None) -
     faithful_ref = exact if activation == "gelu_erf" and epsilon == 1e-12 else numpy_bert_forward(
         tensors, hf_cfg, token_ids, segment_ids,
         gelu="erf" if activation == "gelu_erf" else "tanh", layer_norm_eps=epsilon)
-    return {
-        "max_abs_diff": float(np.abs(keras_out - ref)[valid].max()),
-        "max_abs_diff_exact_gelu": float(np.abs(keras_out - exact)[valid].max()),
-        # model.activation: auto against the checkpoint's own forward pass
-        "faithful_activation": activation,
-        "faithful_layer_norm_eps": epsilon,
-        "max_abs_diff_faithful": float(np.abs(faithful_out - faithful_ref)[valid].max()),
-        "sentences": len(sentences),
-        "tokens": int(valid.sum()),
-    }
+    return ConversionCheck(
+        max_abs_diff=float(np.abs(keras_out - ref)[valid].max()),
+        max_abs_diff_exact_gelu=float(np.abs(keras_out - exact)[valid].max()),
+        faithful_activation=activation,
+        faithful_layer_norm_eps=epsilon,
+        max_abs_diff_faithful=float(np.abs(faithful_out - faithful_ref)[valid].max()),
+        sentences=len(sentences),
+        tokens=int(valid.sum()),
+    )

@@ -1,5 +1,5 @@
 """An independent NumPy forward pass of a Hugging Face BERT (float64), the yardstick that
-`check.py` holds keras_bert's output on the converted weights against."""
+`conversion_check.py` holds keras_bert's output on the converted weights against."""
 
 from __future__ import annotations
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import re
 import shutil
@@ -27,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from .errors import WdTrainError
 from .evaluation import Scores
-from .files import write_json_atomic
+from .files import loads_strict, write_json_atomic
 from .model.schedule import Schedule
 from .model.tagger import BackboneSpec
 
@@ -262,7 +261,7 @@ def prepare_run_dir(path: Path, overwrite: bool) -> Path:
 
 def _read_record(path: Path, model: type[Record], what: str):
     try:
-        return model.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        return model.model_validate(loads_strict(path.read_text(encoding="utf-8")))
     except (OSError, ValueError) as exc:  # ValidationError is a ValueError
         reason = (f"not a wd-train {what} ({exc.error_count()} problems, first: "
                   f"{'.'.join(map(str, exc.errors()[0]['loc']))}: {exc.errors()[0]['msg']})"

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import WdTrainError, short_reason
 from ..evaluation import Scores
-from ..files import write_json_atomic
+from ..files import loads_strict, write_json_atomic
 from ..run_dir import RESUME_FOLDER
 from .loop import EpochRecord, FitResult, ResumePoint
 
@@ -135,7 +135,7 @@ class ResumeStore:
         if not self.state_path.exists():
             return None
         try:
-            state = json.loads(self.state_path.read_text(encoding="utf-8"))
+            state = loads_strict(self.state_path.read_text(encoding="utf-8"))
             if state.get("format") != STATE_FORMAT:
                 raise ValueError(f"format {state.get('format')!r}, expected {STATE_FORMAT}")
             history = [_record_from_json(r) for r in state["history"]]

@@ -20,11 +20,11 @@ Outputs are dense, padded per batch (TF Serving cannot return ragged tensors): `
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 
 from ..data.wordpieces import CLS, MAX_WORD_CHARS, SEP, UNK, load_vocab
 from ..errors import WdTrainError, short_reason
+from ..files import errors_name, make_temp_dir, staged_errors
 from ..model.decoding import piece_outputs_function, sentence_decoder
 from ..run_dir import TaggerFile, read_tagger_file
 from .text import CJK_RANGES
@@ -339,13 +339,19 @@ def export_run(run_dir: Path | str, out_dir: Path | str, *, overwrite: bool = Fa
     model, _ = load_trained(run_dir)
     serving = _Tagger(model, tagger, vocab_path, constrained)
     signature = serving.module.serve.get_concrete_function()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    with errors_name(out_dir):
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+    # written whole beside OUT_DIR, then renamed; readable as the umask says (TF Serving may
+    # run as another user), not mkdtemp's 0700
+    tmp = make_temp_dir(out_dir.parent, out_dir.name)
     try:
-        tf.saved_model.save(serving.module, str(tmp), signatures={"serving_default": signature})
-        if out_dir.exists():
-            shutil.rmtree(out_dir) if out_dir.is_dir() else out_dir.unlink()
-        tmp.rename(out_dir)
+        with staged_errors(tmp, out_dir):
+            tf.saved_model.save(serving.module, str(tmp),
+                                signatures={"serving_default": signature})
+        with errors_name(out_dir):
+            if out_dir.exists():
+                shutil.rmtree(out_dir) if out_dir.is_dir() else out_dir.unlink()
+            tmp.rename(out_dir)
     except tf.errors.OpError as exc:  # TensorFlow's own write errors (a full disk)
         shutil.rmtree(tmp, ignore_errors=True)
         raise WdTrainError(f"{out_dir}: cannot write the SavedModel ({short_reason(exc)})"

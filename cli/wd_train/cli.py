@@ -280,6 +280,10 @@ def predict_command(
         "--constrained/--unconstrained", help="Decode only valid tag sequences (IOB2/BIOES "
         "Viterbi), or not, whatever the run's model.constrained_decoding was: the weights are "
         "the same, only the decoder changes. Default: as the run decoded.")] = None,
+    allow_unfinished: Annotated[bool, typer.Option(
+        "--allow-unfinished", help="Use a run without metrics.json (interrupted or still "
+        "training) with its latest weights (its last epoch snapshot), with a warning line; "
+        "never a diverged run.")] = False,
 ) -> None:
     """Tag a CoNLL file (scored when it has gold tags) or raw texts with a finished run."""
     from .console import console_session
@@ -299,11 +303,13 @@ def predict_command(
         if raw and as_json:
             raise WdTrainError("--json: for raw text the predictions are JSON lines already "
                                "(--format jsonl)")
-    if raw:
-        _predict_raw(run_dir, raw_texts, output_format or "jsonl", output, batch_size, quiet,
-                     constrained)
-    else:
-        _predict_conll(run_dir, input_path, output, batch_size, quiet, as_json, constrained)
+    with console_session(quiet=True):  # warnings only: --allow-unfinished says which weights
+        if raw:
+            _predict_raw(run_dir, raw_texts, output_format or "jsonl", output, batch_size,
+                         quiet, constrained, allow_unfinished)
+        else:
+            _predict_conll(run_dir, input_path, output, batch_size, quiet, as_json, constrained,
+                           allow_unfinished)
 
 
 def _write_predictions(text: str, output: Path | None) -> None:
@@ -325,7 +331,8 @@ def _write_predictions(text: str, output: Path | None) -> None:
 
 
 def _predict_raw(run_dir: Path, texts: list[str], output_format: str, output: Path | None,
-                 batch_size: int, quiet: bool, constrained: bool | None) -> None:
+                 batch_size: int, quiet: bool, constrained: bool | None,
+                 allow_unfinished: bool) -> None:
     import time
 
     from .use.predict import predict_texts, text_conll_lines
@@ -333,7 +340,7 @@ def _predict_raw(run_dir: Path, texts: list[str], output_format: str, output: Pa
     with _exit_on_error():
         started = time.perf_counter()
         predictions = predict_texts(run_dir, texts, batch_size=batch_size,
-                                    constrained=constrained)
+                                    constrained=constrained, allow_unfinished=allow_unfinished)
         seconds = time.perf_counter() - started
     if output_format == "jsonl":
         body = "".join(to_json(p.as_dict()) + "\n" for p in predictions)
@@ -347,14 +354,15 @@ def _predict_raw(run_dir: Path, texts: list[str], output_format: str, output: Pa
 
 
 def _predict_conll(run_dir: Path, input_path: Path, output: Path | None, batch_size: int,
-                   quiet: bool, as_json: bool, constrained: bool | None) -> None:
+                   quiet: bool, as_json: bool, constrained: bool | None,
+                   allow_unfinished: bool) -> None:
     from .use.predict import predict_file, scores_table
 
     with _exit_on_error():
         if output is not None and output.resolve() == input_path.resolve():
             raise WdTrainError(f"--output {output}: is the input file; choose another path")
         prediction = predict_file(run_dir, input_path, batch_size=batch_size,
-                                  constrained=constrained)
+                                  constrained=constrained, allow_unfinished=allow_unfinished)
     predictions_on_stdout = output is None and not as_json
     if output is not None or predictions_on_stdout:
         _write_predictions(prediction.conll_lines(), output)
@@ -373,12 +381,18 @@ def export_command(
         "--constrained/--unconstrained", help="Serve a decoder that gives only valid tag "
         "sequences, or not, whatever the run's model.constrained_decoding was (as predict). "
         "Default: as the run decoded.")] = None,
+    allow_unfinished: Annotated[bool, typer.Option(
+        "--allow-unfinished", help="Use a run without metrics.json (interrupted or still "
+        "training) with its latest weights (its last epoch snapshot), with a warning line; "
+        "never a diverged run.")] = False,
 ) -> None:
     """Export a finished run as a TensorFlow SavedModel that takes raw texts (TF Serving)."""
+    from .console import console_session
     from .use.export import export_run
 
-    with _exit_on_error(writing=out_dir):
-        written = export_run(run_dir, out_dir, overwrite=overwrite, constrained=constrained)
+    with console_session(quiet=True), _exit_on_error(writing=out_dir):
+        written = export_run(run_dir, out_dir, overwrite=overwrite, constrained=constrained,
+                             allow_unfinished=allow_unfinished)
     typer.echo(f"wrote {written} (signature serving_default: texts → tokens, tags, entities)")
 
 

@@ -25,10 +25,10 @@ import numpy as np
 from ..errors import WdTrainError, short_reason
 from ..evaluation import Scores
 from ..files import loads_strict, write_json_atomic
-from ..run_dir import RESUME_FOLDER
+from ..run_dir import RESUME_FOLDER, RESUME_STATE_FILE
 from .loop import EpochRecord, FitResult, ResumePoint
 
-STATE_FILE = "state.json"
+STATE_FILE = RESUME_STATE_FILE
 STATE_FORMAT = 1
 # epoch-N.index, epoch-N.data-…, and epoch-N_temp/ (where TensorFlow writes before renaming)
 _CHECKPOINT_FILE = re.compile(r"(epoch-\d+)(\.index|\.data-.*|_temp)$")

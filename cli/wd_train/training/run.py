@@ -144,6 +144,9 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
 
     setup = build_training(config)
     data, schedule, model, optimizer = setup.data, setup.schedule, setup.model, setup.optimizer
+    # what rebuilds the tagger, before the first epoch: an interrupted run can still be used
+    # (`predict --allow-unfinished`, with its latest epoch snapshot)
+    _write_tagger(run_dir, config, data, setup.spec)
     constraints = setup.constraints
     # what a snapshot must match to be resumed: the data, the schedule and the network (a
     # CRF snapshot read into a softmax tagger would restore in part, and silently)
@@ -207,7 +210,7 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
             predict, data.test, data.labels, data.scheme, config.training.batch_size * 2
         )
 
-    _write_outputs(run_dir, config, data, setup.spec, result, best, test_scores, test_predicted)
+    _write_outputs(run_dir, config, data, result, best, test_scores, test_predicted)
     degenerate = _learned_nothing(best, data)
     metrics = RunMetrics(
         dev=best.dev,
@@ -267,8 +270,8 @@ def _learned_nothing(best: EpochRecord, data: EncodedData) -> bool:
     return True
 
 
-def _write_outputs(run_dir: Path, config: Config, data: EncodedData, spec: BackboneSpec,
-                   result: FitResult, best: EpochRecord, test_scores: Scores | None,
+def _write_outputs(run_dir: Path, config: Config, data: EncodedData, result: FitResult,
+                   best: EpochRecord, test_scores: Scores | None,
                    test_predicted: list[list[str]] | None) -> None:
     write_csv_atomic(
         run_dir / HISTORY_FILE,
@@ -290,6 +293,10 @@ def _write_outputs(run_dir: Path, config: Config, data: EncodedData, spec: Backb
     if test_predicted is not None:
         write_text_atomic(run_dir / TEST_PREDICTIONS_FILE,
                           conll_lines(data.test.sentences, test_predicted))
+
+
+def _write_tagger(run_dir: Path, config: Config, data: EncodedData, spec: BackboneSpec) -> None:
+    """model.json and the vocab it names: what `predict` and `export` rebuild the tagger from."""
     write_bytes_atomic(run_dir / VOCAB_FILE, data.vocab_path.read_bytes())
     write_tagger_file(run_dir, TaggerFile(
         backbone=spec,

@@ -321,14 +321,15 @@ def _check_output(out_dir: Path, run_dir: Path, overwrite: bool) -> None:
 
 
 def export_run(run_dir: Path | str, out_dir: Path | str, *, overwrite: bool = False,
-               constrained: bool | None = None) -> Path:
+               constrained: bool | None = None, allow_unfinished: bool = False) -> Path:
     """Write the SavedModel of a finished run into `out_dir` (whole: written to a temporary
     folder beside it, then renamed). `constrained`: None decodes as the run did; True/False
-    with/without the tag scheme's constraints (as `predict --constrained`)."""
+    with/without the tag scheme's constraints (as `predict --constrained`).
+    `allow_unfinished`: an unfinished run's latest weights (see `load_trained`)."""
     import tensorflow as tf
 
     run_dir, out_dir = Path(run_dir), Path(out_dir)
-    tagger = read_tagger_file(run_dir)
+    tagger = read_tagger_file(run_dir, allow_unfinished)
     if tagger.data_format != "conll":
         raise WdTrainError(f"{run_dir}: a {tagger.data_format!r} run (one character per token) "
                            "cannot be exported yet; `wd-train predict --text` tags raw text")
@@ -336,7 +337,7 @@ def export_run(run_dir: Path | str, out_dir: Path | str, *, overwrite: bool = Fa
     vocab_path = tagger.vocab_path(run_dir)
     if not vocab_path.exists():
         raise WdTrainError(f"{run_dir}/model.json: vocab {vocab_path} not found")
-    model, _ = load_trained(run_dir)
+    model, _ = load_trained(run_dir, allow_unfinished=allow_unfinished)
     serving = _Tagger(model, tagger, vocab_path, constrained)
     signature = serving.module.serve.get_concrete_function()
     with errors_name(out_dir):

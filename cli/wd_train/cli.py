@@ -43,10 +43,12 @@ def _usage_errors():
         names = {cls.__name__ for cls in type(exc).__mro__}
         if "UsageError" not in names or "NoArgsIsHelpError" in names:  # `wd-train`: the help
             raise
-        path = exc.ctx.command_path if exc.ctx is not None else "wd-train"
+        path = exc.ctx.command_path if exc.ctx is not None else ""
         command = path.partition(" ")[2]  # the subcommand, if the error is in one
         message = " ".join(exc.format_message().split())
-        _error_line(f"{command + ': ' if command else ''}{message} (see '{path} --help')")
+        help_command = " ".join(["wd-train", command] if command else ["wd-train"])
+        _error_line(f"{command + ': ' if command else ''}{message} (see '{help_command} "
+                    "--help')")
         raise typer.Exit(exc.exit_code) from None
 
 

@@ -486,9 +486,9 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # a bug, not bad input: never exit 1, which means "gate failed"
         if os.environ.get("WD_TRAIN_DEBUG"):
             raise
-        line = str(exc).splitlines()[0][:500] if str(exc) else ""
-        typer.echo(f"wd-train: internal error: {type(exc).__name__}: {line} (a bug in "
-                   "wd-train; WD_TRAIN_DEBUG=1 shows the traceback)", err=True)
+        line = str(exc).splitlines()[0][:120] if str(exc) else ""
+        _error_line(f"{type(exc).__name__}: {line} (a bug in wd-train; WD_TRAIN_DEBUG=1 shows "
+                    "the traceback)", prefix="wd-train: internal error: ")
         sys.exit(INTERNAL_ERROR)
 
 

@@ -622,3 +622,20 @@ def test_a_full_disk_while_writing_weights_names_weights_h5(tmp_path):
         assert list(mount.iterdir()) == []
     finally:
         subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_a_full_disk_during_import_hf_is_one_line_naming_dst(env, wd_invoke):
+    mount = env.tmp / "small"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48k", "tmpfs", str(mount)],
+                      capture_output=True, check=False).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        with deadline(DEADLINE):
+            result = wd_invoke("import-hf", env.hf_bert.write(env.tmp / "hf"), mount / "google",
+                               "--no-check")
+        check_one_line(result, Case("import-hf-full", None, f"{mount}/google/bert_model.ckpt: "
+                                    "cannot write (No space left on device)"), env)
+        assert list(mount.iterdir()) == []  # no temporary folder left
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)

@@ -126,9 +126,10 @@ def _gather(
 # Writing the destination folder
 
 
-def _write_checkpoint(prefix: Path, variables: dict[str, np.ndarray], named: Path) -> None:
+def _write_checkpoint(prefix: Path, variables: dict[str, np.ndarray]) -> None:
     """Write a TF V2 checkpoint (index + data shard) with exactly these variable names;
-    TensorFlow's write error (a full disk) is one line naming `named`, the user's path."""
+    TensorFlow's write error (a full disk) becomes an OSError naming `prefix` with its reason,
+    as a Python write error would be."""
     import tensorflow as tf
 
     names = sorted(variables)
@@ -140,12 +141,12 @@ def _write_checkpoint(prefix: Path, variables: dict[str, np.ndarray], named: Pat
             tensors=[tf.constant(variables[n]) for n in names],
         )
     except tf.errors.OpError as exc:
-        raise WdTrainError(f"{named}: cannot write ({short_reason(exc)})") from None
+        raise OSError(0, short_reason(exc), str(prefix)) from None
 
 
-def _write_files(tmp: Path, dst: Path, variables: dict[str, np.ndarray], google_cfg: dict,
+def _write_files(tmp: Path, variables: dict[str, np.ndarray], google_cfg: dict,
                  vocab_path: Path, meta: dict) -> None:
-    _write_checkpoint(tmp / WEIGHTS_PREFIX, variables, dst / WEIGHTS_PREFIX)
+    _write_checkpoint(tmp / WEIGHTS_PREFIX, variables)
     (tmp / BERT_CONFIG_FILE).write_text(
         json.dumps(google_cfg, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
@@ -219,7 +220,7 @@ def import_hf(
     tmp = make_temp_dir(dst.parent, dst.name)  # the umask's permissions, not mkdtemp's 0700
     try:
         with staged_errors(tmp, dst):  # errors name DST's files, not the temporary folder
-            _write_files(tmp, dst, variables, google_cfg, vocab_path, {
+            _write_files(tmp, variables, google_cfg, vocab_path, {
                 "lowercase": lower,
                 "lowercase_source": lower_source,
                 "source": str(src),

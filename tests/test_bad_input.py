@@ -4,14 +4,20 @@ line on stderr that names the place (file:line, config key or path), no tracebac
 metrics.json, and no temporary file left behind.
 
 Exit codes: 2 bad input or a file-system fault, 3 training diverged (1 is a failed gate only).
+Every case runs under a deadline (a hang is a failure) and may change nothing in the test's
+folder but its own output (`env.out`): no file deleted, changed or added elsewhere.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import shutil
+import signal
+import stat
 import subprocess
 import sys
 from collections.abc import Callable
@@ -228,7 +234,55 @@ CASES = [
     Case("check-data-refuses", lambda e: ["check-data", e.train(None, name="k.yaml")[1],
                                           "--set", f"data.dev={e.text('d.conll', 'X B-GPE')}"],
          "d.conll: tags not in the training data: B-GPE"),
+    # --- report on damaged results lines: refused at file:line, never summarised -----------
+    Case("report-f1-nan", lambda e: ["report", _results(e, "NaN")],
+         "r.jsonl:2: not a JSON line (NaN is not a number JSON allows)"),
+    Case("report-f1-infinity", lambda e: ["report", _results(e, "Infinity")],
+         "r.jsonl:2: not a JSON line (Infinity is not a number JSON allows)"),
+    Case("report-f1-overflows", lambda e: ["report", _results(e, "1e999")],
+         "r.jsonl:2: not a JSON line (1e999 is out of a float's range)"),
+    Case("report-f1-negative", lambda e: ["report", _results(e, "-5")],
+         "r.jsonl:2: not a wd-train results line (dev.f1: input should be greater than or"),
+    Case("report-f1-above-one", lambda e: ["report", _results(e, "1.5")],
+         "r.jsonl:2: not a wd-train results line (dev.f1: input should be less than or"),
+    Case("report-per-type-f1-nan", lambda e: ["report", _results(e, "0.5", per_type="NaN")],
+         "r.jsonl:2: not a JSON line (NaN is not a number JSON allows)"),
+    Case("report-per-type-f1-out-of-range", lambda e: [
+        "report", _results(e, "0.5", per_type="7")],
+        "r.jsonl:2: not a wd-train results line (dev.per_type.PER.f1: input should be less"),
+    Case("report-time-infinite", lambda e: ["report", _results(e, "0.5", seconds="-Infinity")],
+         "r.jsonl:2: not a JSON line (-Infinity is not a number JSON allows)"),
+    # --- import-hf: a vocab training would refuse ------------------------------------------
+    Case("import-hf-vocab-without-cls", lambda e: _import_hf_vocab(e, drop="[CLS]"),
+         "hf/vocab.txt: vocab lacks the special tokens [CLS]"),
+    Case("import-hf-vocab-without-sep-unk", lambda e: _import_hf_vocab(e, drop="[SEP]", also="[UNK]"),
+         "hf/vocab.txt: vocab lacks the special tokens [SEP], [UNK]"),
+    # --- usage errors: one line, exit 2, not a boxed usage text --------------------------------
+    Case("unknown-option", lambda e: ["report", e.tmp / "none.jsonl", "--bogus"],
+         "report: No such option: --bogus (see 'wd-train report --help')"),
+    Case("unknown-top-level-option", lambda e: ["--bogus"], "No such option: --bogus"),
+    Case("missing-argument", lambda e: ["export", e.tmp], "export: Missing argument 'OUT_DIR'"),
+    Case("not-a-number", lambda e: ["predict", e.tmp, "--text", "x", "--batch-size", "many"],
+         "predict: Invalid value for '--batch-size'"),
+    Case("config-is-a-folder", lambda e: ["train", e.tmp], "{tmp}: cannot read config"),
 ]
+
+
+def _results(env: Env, f1: str, per_type: str = "0.5", seconds: str = "1.0") -> Path:
+    """A results file whose second line carries `f1` (and a per-type F1, a time) as written."""
+    good = {"variant": "a", "seed": 1, "run_dir": str(env.tmp / "r1"),
+            "dev": {"precision": 0.5, "recall": 0.5, "f1": 0.5, "per_type": {}}}
+    bad = (f'{{"variant": "a", "seed": 2, "run_dir": "{env.tmp}/r2", "train_seconds": {seconds}, '
+           f'"dev": {{"precision": 0.5, "recall": 0.5, "f1": {f1}, "per_type": {{"PER": '
+           f'{{"precision": 0.5, "recall": 0.5, "f1": {per_type}, "support": 3}}}}}}}}')
+    return env.text("r.jsonl", json.dumps(good) + "\n" + bad + "\n")
+
+
+def _import_hf_vocab(env: Env, drop: str, also: str | None = None) -> list:
+    vocab = [t for t in env.hf_bert.vocab() if t not in (drop, also)]
+    vocab += [f"[extra{i}]" for i in range(100 - len(vocab))]  # as many tokens as before
+    src = env.hf_bert.write(env.tmp / "hf", vocab=vocab)
+    return ["import-hf", src, env.out, "--no-check"]
 
 
 @pytest.fixture
@@ -258,9 +312,65 @@ def _metrics_files(folder: Path) -> dict[str, bytes]:
     return {str(p): p.read_bytes() for p in folder.rglob("metrics.json")}
 
 
+DEADLINE = 240  # seconds for one case (the slowest trains a tiny model): beyond it, a hang
+
+
+class Hang(BaseException):
+    """Raised by the deadline's alarm; a BaseException, so no `except Exception` swallows it."""
+
+
+@contextlib.contextmanager
+def deadline(seconds: float):
+    def alarm(signum, frame):
+        raise Hang(f"still running after {seconds} s: a hang")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _state(folder: Path) -> dict[str, tuple]:
+    """Every entry below `folder`: its kind, and a regular file's content hash."""
+    state = {}
+    for path in folder.rglob("*"):
+        mode = path.lstat().st_mode
+        digest = (hashlib.sha256(path.read_bytes()).hexdigest()
+                  if stat.S_ISREG(mode) else os.readlink(path) if stat.S_ISLNK(mode) else "")
+        state[str(path)] = (stat.S_IFMT(mode), digest)
+    return state
+
+
+def run_bounded(wd_invoke, env: Env, argv: list, seconds: float = DEADLINE):
+    """Run one case under a deadline, from the test's folder, and check that nothing outside
+    `env.out` was deleted, changed or added."""
+    before = _state(env.tmp)
+    with deadline(seconds):
+        result = wd_invoke(*argv)
+    after = _state(env.tmp)
+
+    def outside(state: dict) -> dict:
+        return {p: v for p, v in state.items()
+                if p != str(env.out) and not p.startswith(f"{env.out}/")}
+
+    assert outside(after) == outside(before), (
+        sorted(set(outside(before).items()) ^ set(outside(after).items()))[:5])
+    return result
+
+
+@pytest.fixture
+def in_tmp(env, monkeypatch):
+    monkeypatch.chdir(env.tmp)  # a relative path a case writes lands in its folder
+    return env
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_bad_input_is_one_line_and_its_exit_code(case, env, wd_invoke):
-    check_one_line(wd_invoke(*case.make(env)), case, env)
+def test_bad_input_is_one_line_and_its_exit_code(case, in_tmp, wd_invoke):
+    env = in_tmp
+    check_one_line(run_bounded(wd_invoke, env, case.make(env)), case, env)
 
 
 PREDICT_CASES = [
@@ -277,7 +387,59 @@ PREDICT_CASES = [
     Case("finished-needs-overwrite", lambda e, run: [
         "train", run / "config.yaml", "--quiet", "-o", run],
         "already holds a finished run; pass --overwrite"),
+    Case("predict-weights-outside-the-run", lambda e, run: [
+        "predict", _model_json(run, weights="../../elsewhere/w.h5"), "--text", "x"],
+        "model.json: weights '../../elsewhere/w.h5' is not a file of the run directory"),
+    Case("export-weights-absolute", lambda e, run: [
+        "export", _model_json(run, weights="/etc/passwd"), e.out],
+        "model.json: weights '/etc/passwd' is not a file of the run directory"),
+    Case("predict-unfinished-refused", lambda e, run: [
+        "predict", _unfinished(run), "--text", "x"],
+        "no metrics.json (unfinished or interrupted): not a finished run (--allow-unfinished"),
+    Case("export-unfinished-refused", lambda e, run: ["export", _unfinished(run), e.out],
+         "no metrics.json (unfinished or interrupted): not a finished run (--allow-unfinished"),
+    Case("predict-unfinished-without-weights", lambda e, run: [
+        "predict", _unfinished(run, snapshots=False), "--text", "x", "--allow-unfinished"],
+        "an unfinished run without weights yet (no weights.h5, no epoch snapshot in checkpoint/)"),
+    Case("export-unfinished-without-weights", lambda e, run: [
+        "export", _unfinished(run, snapshots=False), e.out, "--allow-unfinished"],
+        "an unfinished run without weights yet"),
+    Case("predict-unfinished-state-names-a-path", lambda e, run: [
+        "predict", _unfinished(run, last="../../../etc/passwd"), "--text", "x",
+        "--allow-unfinished"],
+        "state.json: last '../../../etc/passwd' is not an epoch snapshot of the run directory"),
+    Case("predict-diverged-even-allowed", lambda e, run: [
+        "predict", _diverged(run), "--text", "x", "--allow-unfinished"],
+        "no metrics.json (it diverged): a diverged run is not a tagger to use"),
+    Case("export-diverged-even-allowed", lambda e, run: [
+        "export", _diverged(run), e.out, "--allow-unfinished"],
+        "no metrics.json (it diverged)"),
 ]
+
+
+def _model_json(run: Path, **changes) -> Path:
+    path = run / "model.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
+    return run
+
+
+def _unfinished(run: Path, snapshots: bool = True, last: str | None = None) -> Path:
+    """The finished run as if killed during training: no metrics.json, no weights.h5 (written
+    when training ends); its epoch snapshots kept or not; state.json's `last` changed."""
+    (run / "metrics.json").unlink()
+    (run / "weights.h5").unlink()
+    if not snapshots:
+        shutil.rmtree(run / "checkpoint")
+    if last is not None:
+        state = json.loads((run / "checkpoint" / "state.json").read_text())
+        (run / "checkpoint" / "state.json").write_text(json.dumps({**state, "last": last}))
+    return run
+
+
+def _diverged(run: Path) -> Path:
+    (run / "metrics.json").unlink()
+    (run / "diverged.json").write_text("{}")
+    return run
 
 
 def _with(path: Path, content: str) -> Path:
@@ -286,10 +448,12 @@ def _with(path: Path, content: str) -> Path:
 
 
 @pytest.mark.parametrize("case", PREDICT_CASES, ids=lambda c: c.id)
-def test_bad_input_around_a_finished_run(case, env, finished_run, wd_invoke):
+def test_bad_input_around_a_finished_run(case, in_tmp, finished_run, wd_invoke):
+    env = in_tmp
     run = _finished(env, finished_run)
+    argv = case.make(env, run)
     before = _metrics_files(env.tmp)  # the finished run's own, unchanged by every case
-    check_one_line(wd_invoke(*case.make(env, run)), case, env, before)
+    check_one_line(run_bounded(wd_invoke, env, argv), case, env, before)
 
 
 def test_a_second_run_into_a_locked_run_directory_is_refused(env, wd_invoke):
@@ -379,3 +543,99 @@ def test_tensorflow_start_up_noise_is_quiet_and_can_come_back(env, wd_process):
                            "-o", str(env.tmp / "loud")], capture_output=True, text=True,
                           check=False, timeout=300, env={**os.environ, "WD_TRAIN_TF_LOG": "1"})
     assert loud.returncode == 0 and loud.stderr != ""  # TensorFlow's own lines are back
+
+
+def test_export_overwrite_into_the_current_folder_keeps_what_is_there(in_tmp, finished_run,
+                                                                     wd_invoke):
+    """`wd-train export RUN . --overwrite` from a folder holding a file of the user's: refused
+    in one line, the file and the folder untouched."""
+    env = in_tmp
+    run = _finished(env, finished_run)
+    work = env.out  # the current folder of this case, the only place it could write
+    work.mkdir()
+    (work / "notes.txt").write_text("mine")
+    os.chdir(work)
+    result = run_bounded(wd_invoke, env, ["export", run, ".", "--overwrite"])
+    check_one_line(result, Case("export-dot", None, ".: holds the current folder or the run"),
+                   env, _metrics_files(run))
+    assert sorted(p.name for p in work.iterdir()) == ["notes.txt"]
+    assert (work / "notes.txt").read_text() == "mine"
+
+
+def test_predict_output_to_a_device_node_leaves_it_a_device(in_tmp, finished_run, wd_invoke):
+    """`predict -o NODE` where NODE is a character device (a /dev/null made with mknod): written
+    through, never replaced by a regular file."""
+    env = in_tmp
+    run = _finished(env, finished_run)
+    env.out.mkdir()
+    node = env.out / "null"
+    try:
+        os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    except (PermissionError, OSError) as exc:
+        pytest.skip(f"mknod not permitted here ({exc})")
+    with deadline(DEADLINE):
+        result = wd_invoke("predict", run, "--text", "John Smith visited Paris", "-o", node,
+                           "-q")
+    assert result.exit_code == 0, result.stderr
+    assert stat.S_ISCHR(node.lstat().st_mode)
+    assert os.major(node.lstat().st_rdev) == 1 and os.minor(node.lstat().st_rdev) == 3
+    assert sorted(p.name for p in env.out.iterdir()) == ["null"]  # no temporary file left
+
+
+LINE_BREAKS = "\u2028\u2029\x85"  # where str.splitlines() splits and JSON does not escape
+
+
+def test_predict_jsonl_escapes_every_line_break_splitlines_knows(env, finished_run, wd_invoke):
+    texts = [f"John{c}Smith visited Paris" for c in LINE_BREAKS] + ["plain"]
+    args = [a for text in texts for a in ("--text", text)]
+    out = env.tmp / "p.jsonl"
+    result = wd_invoke("predict", finished_run[1], *args, "-o", out, "-q")
+    assert result.exit_code == 0, result.stderr
+    content = out.read_text(encoding="utf-8")
+    assert not any(c in content for c in LINE_BREAKS)
+    lines = content.splitlines()
+    assert [json.loads(line)["text"] for line in lines] == texts
+
+
+def test_a_full_disk_while_writing_weights_names_weights_h5(tmp_path):
+    """h5py's write error on a full disk is a paragraph naming the temporary file: the error
+    names weights.h5 and says "No space left on device"; no temporary file is left."""
+    import h5py
+    import numpy as np
+
+    from wd_train.files import replace_atomic
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
+                      capture_output=True, check=False).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        def write(path):
+            with h5py.File(path, "w") as handle:
+                handle["kernel"] = np.zeros(200_000)
+
+        with pytest.raises(OSError) as caught:
+            replace_atomic(mount / "weights.h5", write)
+        assert caught.value.filename == str(mount / "weights.h5")
+        assert caught.value.strerror == "No space left on device"
+        assert list(mount.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_a_full_disk_during_import_hf_is_one_line_naming_dst(env, wd_invoke):
+    mount = env.tmp / "small"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48k", "tmpfs", str(mount)],
+                      capture_output=True, check=False).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        with deadline(DEADLINE):
+            result = wd_invoke("import-hf", env.hf_bert.write(env.tmp / "hf"), mount / "google",
+                               "--no-check")
+        check_one_line(result, Case("import-hf-full", None, f"{mount}/google/bert_model.ckpt: "
+                                    "cannot write (No space left on device)"), env)
+        assert list(mount.iterdir()) == []  # no temporary folder left
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)

@@ -26,6 +26,21 @@ IMPORT_META_FILE = "wd_train.json"
 REQUIRED_FILES = (BERT_CONFIG_FILE, f"{WEIGHTS_PREFIX}.index", VOCAB_FILE)
 
 
+PAD, UNK, CLS, SEP = "[PAD]", "[UNK]", "[CLS]", "[SEP]"
+
+
+def vocab_problem(path: Path, tokens: list[str]) -> str | None:
+    """What makes `tokens` (a vocab.txt's lines) unusable for a BERT tagger, as one line
+    naming `path`: training and `import-hf` refuse the same vocabularies."""
+    present = {token.strip() for token in tokens}
+    missing = [t for t in (CLS, SEP, UNK) if t not in present]
+    if missing:
+        return f"{path}: vocab lacks the special tokens {', '.join(missing)}"
+    if tokens and tokens[0].strip() != PAD:
+        return f"{path}:1: expected {PAD} as token 0 (keras_bert masks id 0)"
+    return None
+
+
 def check_folder(path: Path) -> None:
     """Refuse a folder that is not a Google-format BERT folder, naming what it lacks."""
     if not path.is_dir():

@@ -7,7 +7,6 @@ stderr and its exit code (2 for bad input, 1 for a failed gate). No TensorFlow i
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import sys
@@ -17,8 +16,44 @@ from typing import Annotated
 import typer
 
 from .errors import GateFailed, WdTrainError, short_reason
+from .files import to_json
+
+
+class _OneLineUsageErrors(typer.core.TyperGroup):
+    """Click's usage errors (an unknown option, a missing argument, a value that is not a
+    number) as one line on stderr, exit 2, like every other bad input: not a boxed usage text
+    of five lines."""
+
+    def make_context(self, *args, **kwargs):
+        with _usage_errors():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx):
+        with _usage_errors():
+            return super().invoke(ctx)
+
+
+@contextlib.contextmanager
+def _usage_errors():
+    try:
+        yield
+    except Exception as exc:
+        # click's UsageError, found by name: typer vendors click (typer._click) in some
+        # versions and not in others
+        names = {cls.__name__ for cls in type(exc).__mro__}
+        if "UsageError" not in names or "NoArgsIsHelpError" in names:  # `wd-train`: the help
+            raise
+        path = exc.ctx.command_path if exc.ctx is not None else ""
+        command = path.partition(" ")[2]  # the subcommand, if the error is in one
+        message = " ".join(exc.format_message().split())
+        help_command = " ".join(["wd-train", command] if command else ["wd-train"])
+        _error_line(f"{command + ': ' if command else ''}{message} (see '{help_command} "
+                    "--help')")
+        raise typer.Exit(exc.exit_code) from None
+
 
 app = typer.Typer(
+    cls=_OneLineUsageErrors,
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -45,33 +80,54 @@ def _options(
     constant learning rate. `wd-train CONFIG.yaml` is short for `wd-train train CONFIG.yaml`."""
 
 
-INTERNAL_ERROR = 4  # exit code of an unexpected exception (see the exit codes in README.md)
-MAX_ERROR_LINE = 2000  # characters: a 200 MB data line is named, not echoed
+INTERNAL_ERROR = 4  # exit code of an unexpected exception (see the README's exit codes)
+MAX_ERROR_LINE = 300  # characters of a stderr line: a 200 MB data line is named, not echoed
+
+
+def _cut(line: str) -> str:
+    """A line of at most MAX_ERROR_LINE characters; its start (the place) and its end (the
+    reason) are kept, the middle is cut."""
+    if len(line) <= MAX_ERROR_LINE:
+        return line
+    tail = 90
+    return f"{line[:MAX_ERROR_LINE - tail - 3]} … {line[-tail:]}"
+
+
+def _error_line(message: str, prefix: str = "wd-train: error: ") -> None:
+    typer.echo(_cut(f"{prefix}{message}"), err=True)
 
 
 def _fail(exc: WdTrainError) -> typer.Exit:
     prefix = "wd-train: " if isinstance(exc, GateFailed) else "wd-train: error: "
     for line in str(exc).splitlines() or ["error"]:
-        if len(line) > MAX_ERROR_LINE:
-            line = f"{line[:MAX_ERROR_LINE]}… ({len(line) - MAX_ERROR_LINE} more characters)"
-        typer.echo(f"{prefix}{line}", err=True)
+        _error_line(line, prefix)
     return typer.Exit(exc.exit_code)
+
+
+def _os_error(exc: OSError, writing: object) -> WdTrainError:
+    """An OSError the command did not expect: the file it names (else what the command
+    writes) and the system's reason. "cannot write" only where it was writing: a file it read
+    (an unreadable history.csv) is named as it is."""
+    reason = short_reason(exc)
+    if exc.filename is None:
+        return WdTrainError(f"{writing or 'wd-train'}: cannot write ({reason})")
+    name = Path(os.fsdecode(exc.filename))
+    if writing is not None and (name == Path(writing) or Path(writing) in name.parents):
+        return WdTrainError(f"{name}: cannot write ({reason})")
+    return WdTrainError(f"{name}: {reason}")
 
 
 @contextlib.contextmanager
 def _exit_on_error(writing: object = None):
     """The one error path of every command: a `WdTrainError` becomes its line(s) on stderr and
-    its exit code; an `OSError` while the command writes `writing` (a path, for the message)
-    becomes "PATH: cannot write (reason)", exit 2. Anything else is a bug (see `main`)."""
+    its exit code; an `OSError` (a full disk, a folder made read-only, `writing` is what the
+    command writes) one line naming its file, exit 2. Anything else is a bug (see `main`)."""
     try:
         yield
     except WdTrainError as exc:
         raise _fail(exc) from None
     except OSError as exc:
-        if writing is None:
-            raise
-        raise _fail(WdTrainError(f"{exc.filename or writing}: cannot write "
-                                 f"({short_reason(exc)})")) from None
+        raise _fail(_os_error(exc, writing)) from None
 
 
 def _program() -> str:
@@ -85,7 +141,7 @@ def _program() -> str:
 def _print_result(result: dict, text: str, as_json: bool, quiet: bool) -> None:
     """--json: one JSON object on stdout, the table on stderr; else the table on stdout."""
     if as_json:
-        typer.echo(json.dumps(result, ensure_ascii=False))
+        typer.echo(to_json(result))
         if not quiet:
             typer.echo(text, err=True)
     else:
@@ -226,6 +282,10 @@ def predict_command(
         "--constrained/--unconstrained", help="Decode only valid tag sequences (IOB2/BIOES "
         "Viterbi), or not, whatever the run's model.constrained_decoding was: the weights are "
         "the same, only the decoder changes. Default: as the run decoded.")] = None,
+    allow_unfinished: Annotated[bool, typer.Option(
+        "--allow-unfinished", help="Use a run without metrics.json (interrupted or still "
+        "training) with its latest weights (its last epoch snapshot), with a warning line; "
+        "never a diverged run.")] = False,
 ) -> None:
     """Tag a CoNLL file (scored when it has gold tags) or raw texts with a finished run."""
     from .console import console_session
@@ -245,11 +305,13 @@ def predict_command(
         if raw and as_json:
             raise WdTrainError("--json: for raw text the predictions are JSON lines already "
                                "(--format jsonl)")
-    if raw:
-        _predict_raw(run_dir, raw_texts, output_format or "jsonl", output, batch_size, quiet,
-                     constrained)
-    else:
-        _predict_conll(run_dir, input_path, output, batch_size, quiet, as_json, constrained)
+    with console_session(quiet=True):  # warnings only: --allow-unfinished says which weights
+        if raw:
+            _predict_raw(run_dir, raw_texts, output_format or "jsonl", output, batch_size,
+                         quiet, constrained, allow_unfinished)
+        else:
+            _predict_conll(run_dir, input_path, output, batch_size, quiet, as_json, constrained,
+                           allow_unfinished)
 
 
 def _write_predictions(text: str, output: Path | None) -> None:
@@ -271,7 +333,8 @@ def _write_predictions(text: str, output: Path | None) -> None:
 
 
 def _predict_raw(run_dir: Path, texts: list[str], output_format: str, output: Path | None,
-                 batch_size: int, quiet: bool, constrained: bool | None) -> None:
+                 batch_size: int, quiet: bool, constrained: bool | None,
+                 allow_unfinished: bool) -> None:
     import time
 
     from .use.predict import predict_texts, text_conll_lines
@@ -279,10 +342,10 @@ def _predict_raw(run_dir: Path, texts: list[str], output_format: str, output: Pa
     with _exit_on_error():
         started = time.perf_counter()
         predictions = predict_texts(run_dir, texts, batch_size=batch_size,
-                                    constrained=constrained)
+                                    constrained=constrained, allow_unfinished=allow_unfinished)
         seconds = time.perf_counter() - started
     if output_format == "jsonl":
-        body = "".join(json.dumps(p.as_dict(), ensure_ascii=False) + "\n" for p in predictions)
+        body = "".join(to_json(p.as_dict()) + "\n" for p in predictions)
     else:
         body = text_conll_lines(predictions)
     _write_predictions(body, output)
@@ -293,19 +356,20 @@ def _predict_raw(run_dir: Path, texts: list[str], output_format: str, output: Pa
 
 
 def _predict_conll(run_dir: Path, input_path: Path, output: Path | None, batch_size: int,
-                   quiet: bool, as_json: bool, constrained: bool | None) -> None:
+                   quiet: bool, as_json: bool, constrained: bool | None,
+                   allow_unfinished: bool) -> None:
     from .use.predict import predict_file, scores_table
 
     with _exit_on_error():
         if output is not None and output.resolve() == input_path.resolve():
             raise WdTrainError(f"--output {output}: is the input file; choose another path")
         prediction = predict_file(run_dir, input_path, batch_size=batch_size,
-                                  constrained=constrained)
+                                  constrained=constrained, allow_unfinished=allow_unfinished)
     predictions_on_stdout = output is None and not as_json
     if output is not None or predictions_on_stdout:
         _write_predictions(prediction.conll_lines(), output)
     if as_json:
-        typer.echo(json.dumps(prediction.as_dict(), ensure_ascii=False))
+        typer.echo(to_json(prediction.as_dict()))
     if not quiet:  # the table goes where it does not mix with machine-readable output
         typer.echo(scores_table(prediction), err=predictions_on_stdout or as_json)
 
@@ -319,12 +383,18 @@ def export_command(
         "--constrained/--unconstrained", help="Serve a decoder that gives only valid tag "
         "sequences, or not, whatever the run's model.constrained_decoding was (as predict). "
         "Default: as the run decoded.")] = None,
+    allow_unfinished: Annotated[bool, typer.Option(
+        "--allow-unfinished", help="Use a run without metrics.json (interrupted or still "
+        "training) with its latest weights (its last epoch snapshot), with a warning line; "
+        "never a diverged run.")] = False,
 ) -> None:
     """Export a finished run as a TensorFlow SavedModel that takes raw texts (TF Serving)."""
+    from .console import console_session
     from .use.export import export_run
 
-    with _exit_on_error(writing=out_dir):
-        written = export_run(run_dir, out_dir, overwrite=overwrite, constrained=constrained)
+    with console_session(quiet=True), _exit_on_error(writing=out_dir):
+        written = export_run(run_dir, out_dir, overwrite=overwrite, constrained=constrained,
+                             allow_unfinished=allow_unfinished)
     typer.echo(f"wrote {written} (signature serving_default: texts → tokens, tags, entities)")
 
 
@@ -337,7 +407,7 @@ def info_command(
     from .training.device import info_text, machine_info
 
     info = machine_info()
-    typer.echo(json.dumps(info) if as_json else info_text(info))
+    typer.echo(to_json(info) if as_json else info_text(info))
 
 
 @app.command("check-data")
@@ -359,7 +429,7 @@ def check_data_command(
         config, _ = load_config(config_path, overrides, drop_sections=("compare", "gate"))
         findings = check_data(config, str(config_path))
     if as_json:
-        typer.echo(json.dumps(findings.model_dump(mode="json"), ensure_ascii=False))
+        typer.echo(to_json(findings.model_dump(mode="json")))
     else:
         typer.echo(findings_text(findings))
     if findings.refused:
@@ -416,9 +486,9 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # a bug, not bad input: never exit 1, which means "gate failed"
         if os.environ.get("WD_TRAIN_DEBUG"):
             raise
-        line = str(exc).splitlines()[0][:500] if str(exc) else ""
-        typer.echo(f"wd-train: internal error: {type(exc).__name__}: {line} (a bug in "
-                   "wd-train; WD_TRAIN_DEBUG=1 shows the traceback)", err=True)
+        line = str(exc).splitlines()[0][:120] if str(exc) else ""
+        _error_line(f"{type(exc).__name__}: {line} (a bug in wd-train; WD_TRAIN_DEBUG=1 shows "
+                    "the traceback)", prefix="wd-train: internal error: ")
         sys.exit(INTERNAL_ERROR)
 
 

@@ -1,5 +1,6 @@
 """The project's error types. The CLI turns them into one line on stderr and an exit code."""
 
+import os
 import re
 
 
@@ -24,6 +25,9 @@ class TrainingDiverged(WdTrainError):
 def short_reason(exc: BaseException) -> str:
     """The part of an OS or TensorFlow error a person needs: `No space left on device`, not
     TensorFlow's function-node prefix, temporary file names and `[Op:SaveV2]` suffix."""
+    code = getattr(exc, "errno", None)
+    if isinstance(exc, OSError) and isinstance(code, int) and code > 0:
+        return os.strerror(code)  # h5py's strerror is a paragraph with a temporary file name
     text = getattr(exc, "strerror", None) or getattr(exc, "message", None) or str(exc)
     text = re.sub(r"\{\{[^}]*\}\}\s*", "", str(text).splitlines()[0] if text else type(exc).__name__)
     text = re.sub(r"\s*\[Op:\w+\]\s*$", "", text)

@@ -15,12 +15,14 @@ from .data.batching import batch_indices, pad_batch
 from .data.reader import Sentence
 from .data.wordpieces import IGNORE, Window
 
+FRACTION = {"ge": 0.0, "le": 1.0, "allow_inf_nan": False}  # a score read back must be one
+
 
 class TypeScores(BaseModel):
-    precision: float
-    recall: float
-    f1: float
-    support: int
+    precision: float = Field(**FRACTION)
+    recall: float = Field(**FRACTION)
+    f1: float = Field(**FRACTION)
+    support: int = Field(ge=0)
 
 
 class Scores(BaseModel):
@@ -28,16 +30,16 @@ class Scores(BaseModel):
 
     # a fraction in [0, 1]: a damaged results line or metrics.json with NaN, Infinity or −5
     # is refused when read, never summarised into invalid JSON
-    precision: float = Field(ge=0.0, le=1.0, allow_inf_nan=False)
-    recall: float = Field(ge=0.0, le=1.0, allow_inf_nan=False)
-    f1: float = Field(ge=0.0, le=1.0, allow_inf_nan=False)
+    precision: float = Field(**FRACTION)
+    recall: float = Field(**FRACTION)
+    f1: float = Field(**FRACTION)
     per_type: dict[str, TypeScores]
     # predicted sentences whose tags break the tag scheme (I-X after O or another type)
     invalid_sequences: int | None = None
     # share of words tagged inside an entity (not O), predicted and gold: a run collapsing to
     # all-O shows as a predicted share of 0 long before anyone reads its F1
-    predicted_entity_share: float | None = None
-    gold_entity_share: float | None = None
+    predicted_entity_share: float | None = Field(None, **FRACTION)
+    gold_entity_share: float | None = Field(None, **FRACTION)
     # seqeval's classification report (report.txt); not part of the recorded scores
     report: str = Field("", exclude=True, repr=False)
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import re
 import shutil
@@ -27,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import WdTrainError
 from .evaluation import Scores
-from .files import write_json_atomic
+from .files import loads_strict, write_json_atomic
 from .model.schedule import Schedule
 from .model.tagger import BackboneSpec
 
@@ -43,6 +42,7 @@ REPORT_FILE = "report.txt"
 DEV_PREDICTIONS_FILE = "predictions.dev.conll"
 TEST_PREDICTIONS_FILE = "predictions.conll"
 RESUME_FOLDER = "checkpoint"  # epoch snapshots and state.json for --resume
+RESUME_STATE_FILE = "state.json"  # in RESUME_FOLDER: which snapshots are the last and the best
 TENSORBOARD_FOLDER = "tensorboard"
 LOCK_FILE = ".wd-train.lock"  # held while a process writes the run directory
 
@@ -173,11 +173,23 @@ class TaggerFile(Record):
     def vocab_path(self, run_dir: Path) -> Path:
         """The vocab inside the run directory (older runs recorded an absolute path, kept as
         it is); a relative path that leads out of the run directory is refused."""
-        vocab = Path(self.vocab)
-        if not vocab.is_absolute() and (".." in vocab.parts or not vocab.parts):
-            raise WdTrainError(f"{Path(run_dir) / TAGGER_FILE}: vocab {self.vocab!r} is not a "
-                               "file of the run directory")
-        return Path(run_dir) / vocab
+        if Path(self.vocab).is_absolute():
+            return Path(self.vocab)
+        return _inside(run_dir, self.vocab, "vocab")
+
+    def weights_path(self, run_dir: Path) -> Path:
+        """The weights file, always inside the run directory."""
+        return _inside(run_dir, self.weights, "weights")
+
+
+def _inside(run_dir: Path, name: str, key: str) -> Path:
+    """`name`, a file named in model.json, inside `run_dir`: an absolute path or one that
+    leads out of it (`../../elsewhere`) is refused in one line."""
+    path = Path(name)
+    if path.is_absolute() or ".." in path.parts or not path.parts:
+        raise WdTrainError(f"{Path(run_dir) / TAGGER_FILE}: {key} {name[:80]!r} is not a file "
+                           "of the run directory")
+    return Path(run_dir) / path
 
 
 def is_finished_run(path: Path) -> bool:
@@ -282,7 +294,7 @@ def record_problem(exc: OSError | ValueError, what: str) -> str:
 
 def _read_record(path: Path, model: type[Record], what: str):
     try:
-        return model.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        return model.model_validate(loads_strict(path.read_text(encoding="utf-8")))
     except (OSError, ValueError) as exc:  # ValidationError is a ValueError
         raise WdTrainError(f"{path}: cannot read ({record_problem(exc, what)})") from None
 
@@ -307,13 +319,21 @@ def write_tagger_file(run_dir: Path, tagger: TaggerFile) -> None:
     write_json_atomic(Path(run_dir) / TAGGER_FILE, tagger.model_dump(mode="json"))
 
 
-def read_tagger_file(run_dir: Path) -> TaggerFile:
+def read_tagger_file(run_dir: Path, allow_unfinished: bool = False) -> TaggerFile:
     """A finished run's model.json (backbone shape, labels, vocab, casing, max_seq_len). A run
-    without metrics.json (still training, interrupted or diverged) has no tagger to use."""
+    without metrics.json (still training, interrupted or diverged) has no tagger to use, unless
+    `allow_unfinished` (`--allow-unfinished`): then an unfinished run's model.json is read too
+    (training writes it before the first epoch); a diverged run's never."""
     path = Path(run_dir) / TAGGER_FILE
+    unfinished = not is_finished_run(run_dir)
+    if unfinished and is_diverged_run(run_dir):
+        raise WdTrainError(f"{run_dir}: no {METRICS_FILE} (it diverged): a diverged run is "
+                           "not a tagger to use, even with --allow-unfinished")
     if not path.exists():
-        raise WdTrainError(f"{run_dir}: no {TAGGER_FILE} (not a finished wd-train run)")
-    if not is_finished_run(run_dir):
-        why = "it diverged" if is_diverged_run(run_dir) else "unfinished or interrupted"
-        raise WdTrainError(f"{run_dir}: no {METRICS_FILE} ({why}): not a finished run")
+        what = "an unfinished run that has not started its first epoch, or not a wd-train run" \
+            if allow_unfinished else "not a finished wd-train run"
+        raise WdTrainError(f"{run_dir}: no {TAGGER_FILE} ({what})")
+    if unfinished and not allow_unfinished:
+        raise WdTrainError(f"{run_dir}: no {METRICS_FILE} (unfinished or interrupted): not a "
+                           "finished run (--allow-unfinished uses its latest weights)")
     return _read_record(path, TaggerFile, "model file")

@@ -16,12 +16,12 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..bert_folder import CLS, SEP, UNK, vocab_problem
 from ..errors import WdTrainError
 from ..files import read_regular_file
 from .reader import Sentence
 
 IGNORE = -1
-CLS, SEP, UNK = "[CLS]", "[SEP]", "[UNK]"
 # BERT's wordpiece `max_input_chars_per_word`: a longer word is one [UNK]. keras_bert has no such
 # limit and its wordpiece search is quadratic (a 10 000-character word took 100 s).
 MAX_WORD_CHARS = 100
@@ -45,13 +45,10 @@ def load_vocab(path: Path | str) -> dict[str, int]:
         lines = read_regular_file(path, "vocab").decode("utf-8").splitlines()
     except UnicodeDecodeError as exc:
         raise WdTrainError(f"{path}: cannot read vocab ({exc})") from None
-    vocab = {token.strip(): index for index, token in enumerate(lines) if token.strip()}
-    missing = [t for t in (CLS, SEP, UNK) if t not in vocab]
-    if missing:
-        raise WdTrainError(f"{path}: vocab lacks the special tokens {', '.join(missing)}")
-    if lines and lines[0].strip() != "[PAD]":
-        raise WdTrainError(f"{path}:1: expected [PAD] as token 0 (keras_bert masks id 0)")
-    return vocab
+    problem = vocab_problem(path, lines)
+    if problem is not None:
+        raise WdTrainError(problem)
+    return {token.strip(): index for index, token in enumerate(lines) if token.strip()}
 
 
 def guess_lowercase(vocab: dict[str, int]) -> bool:

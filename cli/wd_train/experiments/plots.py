@@ -43,9 +43,9 @@ def _series(runs: list[ResultLine], file_name: str, columns: tuple[str, ...]
     series = []
     for record in runs:
         path = Path(record.run_dir) / file_name
-        if not path.is_file():
-            continue
         try:
+            if not path.is_file():  # a folder that cannot be searched raises here
+                continue
             rows = [{c: float(row[c]) for c in columns} for row in _read_csv(path)]
         except (OSError, UnicodeDecodeError, csv.Error, KeyError, TypeError, ValueError) as exc:
             log.warning(f"{path}: left out of the charts (cannot read: "

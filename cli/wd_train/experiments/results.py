@@ -13,11 +13,11 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import WdTrainError
 from ..evaluation import Scores
-from ..files import append_line_locked
+from ..files import append_line_locked, loads_strict, to_json
 from ..run_dir import (
     DIVERGED_FILE,
     METRICS_FILE,
@@ -29,11 +29,13 @@ from ..run_dir import (
     read_metrics,
 )
 
+MAX_FIGURE = 1e12  # a bound on times (s) and speeds (tokens/s) that no real run comes near
+
 
 class DivergedAt(BaseModel):
     """Where a diverged run broke: epoch, step (1-based), the learning rate there, the loss."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
     epoch: int
     step: int
@@ -44,7 +46,8 @@ class DivergedAt(BaseModel):
 class ResultLine(BaseModel):
     """One finished run, as a results line and as the unit every summary is built from."""
 
-    model_config = ConfigDict(extra="ignore")
+    # every number finite: a results line is summarised into strict JSON
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
     variant: str | None = None
     seed: int
@@ -59,9 +62,10 @@ class ResultLine(BaseModel):
     best_epoch: int | None = None
     epochs_run: int | None = None
     schedule: str | None = None
-    train_seconds: float | None = None
-    train_tokens_per_s: float | None = None
-    wall_seconds: float | None = None
+    # bounded, so that sums and squares in the summary's statistics stay finite
+    train_seconds: float | None = Field(None, ge=0.0, le=MAX_FIGURE)
+    train_tokens_per_s: float | None = Field(None, ge=0.0, le=MAX_FIGURE)
+    wall_seconds: float | None = Field(None, ge=0.0, le=MAX_FIGURE)
     run_dir: str
     config: str | None = None
     finished_at: str | None = None  # ISO 8601, UTC: orders runs
@@ -102,7 +106,7 @@ def diverged_line(record: DivergedRun) -> ResultLine:
 def append_result(path: Path, line: ResultLine) -> None:
     """Append one results line (whole, even with many writers: the file is locked)."""
     data = line.model_dump(mode="json")
-    append_line_locked(Path(path), json.dumps(data, ensure_ascii=False, sort_keys=True))
+    append_line_locked(Path(path), to_json(data, sort_keys=True))
 
 
 def result_from_run_dir(run_dir: Path) -> ResultLine:
@@ -126,9 +130,10 @@ def _results_from_file(path: Path) -> list[ResultLine]:
         if not text.strip():
             continue
         try:
-            data = json.loads(text)
-        except ValueError:
-            raise WdTrainError(f"{path}:{number}: not a JSON line") from None
+            data = loads_strict(text)
+        except ValueError as exc:  # NaN, Infinity: a summary must stay valid JSON
+            reason = str(exc) if not isinstance(exc, json.JSONDecodeError) else exc.msg.lower()
+            raise WdTrainError(f"{path}:{number}: not a JSON line ({reason[:80]})") from None
         try:
             results.append(ResultLine.model_validate(data))
         except ValidationError as exc:

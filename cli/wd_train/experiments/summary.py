@@ -10,13 +10,22 @@ differences use F1 points (× 100), the unit papers report.
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from ..errors import WdTrainError
-from ..files import write_csv_atomic, write_json_atomic, write_text_atomic
+from ..files import (
+    errors_name,
+    make_temp_dir,
+    staged_errors,
+    to_json,
+    write_csv_atomic,
+    write_text_atomic,
+)
 from ..run_dir import now_iso
 from .differences import POINTS, Difference, against_baseline, difference_rows, f1_of, per_seed
 from .grid_summary import GridSummary, grid_markdown, grid_order, grid_summary, is_grid
@@ -276,13 +285,31 @@ def summary_csv_rows(summary: Summary) -> tuple[list[str], list[list[str]]]:
 
 def write_summary(out_dir: Path, summary: Summary, groups: dict[str, list[ResultLine]]
                   ) -> Summary:
-    """Charts, then summary.csv, summary.md and summary.json into `out_dir`."""
+    """Charts, summary.csv, summary.md and summary.json into `out_dir`, as one set: all are
+    first written whole into a temporary folder inside `out_dir` (a full disk fails there and
+    leaves the earlier report as it was), then renamed into place with summary.json last, the
+    earlier summary.json removed first. A set caught half-way (a killed process) therefore
+    has no summary.json: it cannot be mistaken for a complete report."""
     from .plots import write_plots
 
     out_dir = Path(out_dir)
-    summary.plots = write_plots(out_dir, groups, summary.grid)
-    write_csv_atomic(out_dir / "summary.csv", *summary_csv_rows(summary))
-    write_text_atomic(out_dir / "summary.md", summary_markdown(summary))
-    write_json_atomic(out_dir / SUMMARY_JSON, summary.model_dump(mode="json"))
+    with errors_name(out_dir):
+        out_dir.mkdir(parents=True, exist_ok=True)
+    staging = make_temp_dir(out_dir, "summary")
+    try:
+        with staged_errors(staging, out_dir):  # errors name the report's files, not the staging
+            summary.plots = write_plots(staging, groups, summary.grid)
+            write_csv_atomic(staging / "summary.csv", *summary_csv_rows(summary))
+            write_text_atomic(staging / "summary.md", summary_markdown(summary))
+            write_text_atomic(staging / SUMMARY_JSON,
+                              to_json(summary.model_dump(mode="json"), indent=2) + "\n")
+        names = [*summary.plots, "summary.csv", "summary.md"]
+        with errors_name(out_dir / SUMMARY_JSON):
+            (out_dir / SUMMARY_JSON).unlink(missing_ok=True)
+        for name in [*names, SUMMARY_JSON]:
+            with errors_name(out_dir / name):
+                os.replace(staging / name, out_dir / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     log.info(f"summary: {out_dir / 'summary.md'} (+ .json, .csv, {', '.join(summary.plots)})")
     return summary

@@ -27,11 +27,11 @@ import numpy as np
 from pydantic import Field, field_serializer, model_validator
 
 from ..errors import WdTrainError, short_reason
-from ..files import write_json_atomic
-from ..run_dir import RESUME_FOLDER, Record, record_problem
+from ..files import loads_strict, write_json_atomic
+from ..run_dir import RESUME_FOLDER, RESUME_STATE_FILE, Record, record_problem
 from .loop import EpochRecord, FitResult, ResumePoint
 
-STATE_FILE = "state.json"
+STATE_FILE = RESUME_STATE_FILE
 STATE_FORMAT = 1
 # epoch-N.index, epoch-N.data-…, and epoch-N_temp/ (where TensorFlow writes before renaming)
 _SNAPSHOT_FILE = re.compile(r"(epoch-\d+)(\.index|\.data-.*|_temp)$")
@@ -155,7 +155,9 @@ class ResumeStore:
         if not self.state_path.exists():
             return None
         try:
-            state = ResumeState.model_validate_json(self.state_path.read_bytes())
+            # strict: NaN or Infinity in a damaged state.json is refused, not restored
+            state = ResumeState.model_validate(
+                loads_strict(self.state_path.read_text(encoding="utf-8")))
         except (OSError, ValueError) as exc:  # ValidationError is a ValueError
             raise WdTrainError(f"{self.state_path}: cannot resume from it "
                                f"({record_problem(exc, 'resume state')}); pass --overwrite to "

@@ -136,6 +136,9 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
     resuming = _begin(run_dir, config, resume)
     setup = build_training(config, folder=folder)
     model = setup.model
+    # what rebuilds the tagger, before the first epoch: an interrupted run can still be used
+    # (`predict --allow-unfinished`, with its latest epoch snapshot)
+    _write_tagger(run_dir, config, setup.data, setup.spec)
     # what a snapshot must match to be resumed: the data, the schedule and the network (a
     # CRF snapshot read into a softmax tagger would restore in part, and silently)
     store = ResumeStore(run_dir, model, setup.optimizer, identity={
@@ -171,8 +174,7 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
         test_scores, test_predicted = evaluate(
             make_predict_function(model, constraints=setup.constraints), setup.data.test,
             setup.data.labels, setup.data.scheme, config.training.batch_size * 2)
-    _write_outputs(run_dir, config, setup.data, setup.spec, result, best, test_scores,
-                   test_predicted)
+    _write_outputs(run_dir, config, setup.data, result, best, test_scores, test_predicted)
     metrics = _run_metrics(config, setup, result, test_scores, origin, run_dir=run_dir,
                            resumed_after=resumed_after,
                            wall_seconds=time.perf_counter() - started)
@@ -293,8 +295,8 @@ def _learned_nothing(best: EpochRecord, data: EncodedData) -> bool:
     return True
 
 
-def _write_outputs(run_dir: Path, config: Config, data: EncodedData, spec: BackboneSpec,
-                   result: FitResult, best: EpochRecord, test_scores: Scores | None,
+def _write_outputs(run_dir: Path, config: Config, data: EncodedData, result: FitResult,
+                   best: EpochRecord, test_scores: Scores | None,
                    test_predicted: list[list[str]] | None) -> None:
     write_csv_atomic(
         run_dir / HISTORY_FILE,
@@ -316,6 +318,10 @@ def _write_outputs(run_dir: Path, config: Config, data: EncodedData, spec: Backb
     if test_predicted is not None:
         write_text_atomic(run_dir / TEST_PREDICTIONS_FILE,
                           conll_lines(data.test.sentences, test_predicted))
+
+
+def _write_tagger(run_dir: Path, config: Config, data: EncodedData, spec: BackboneSpec) -> None:
+    """model.json and the vocab it names: what `predict` and `export` rebuild the tagger from."""
     write_bytes_atomic(run_dir / VOCAB_FILE, data.vocab_path.read_bytes())
     write_tagger_file(run_dir, TaggerFile(
         backbone=spec,

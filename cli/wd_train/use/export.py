@@ -20,11 +20,11 @@ Outputs are dense, padded per batch (TF Serving cannot return ragged tensors): `
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 
 from ..data.wordpieces import CLS, MAX_WORD_CHARS, SEP, UNK, load_vocab
 from ..errors import WdTrainError, short_reason
+from ..files import errors_name, make_temp_dir, staged_errors
 from ..model.decoding import piece_outputs_function, sentence_decoder
 from ..run_dir import TaggerFile, read_tagger_file
 from .text import CJK_RANGES
@@ -321,14 +321,15 @@ def _check_output(out_dir: Path, run_dir: Path, overwrite: bool) -> None:
 
 
 def export_run(run_dir: Path | str, out_dir: Path | str, *, overwrite: bool = False,
-               constrained: bool | None = None) -> Path:
+               constrained: bool | None = None, allow_unfinished: bool = False) -> Path:
     """Write the SavedModel of a finished run into `out_dir` (whole: written to a temporary
     folder beside it, then renamed). `constrained`: None decodes as the run did; True/False
-    with/without the tag scheme's constraints (as `predict --constrained`)."""
+    with/without the tag scheme's constraints (as `predict --constrained`).
+    `allow_unfinished`: an unfinished run's latest weights (see `load_trained`)."""
     import tensorflow as tf
 
     run_dir, out_dir = Path(run_dir), Path(out_dir)
-    tagger = read_tagger_file(run_dir)
+    tagger = read_tagger_file(run_dir, allow_unfinished)
     if tagger.data_format != "conll":
         raise WdTrainError(f"{run_dir}: a {tagger.data_format!r} run (one character per token) "
                            "cannot be exported yet; `wd-train predict --text` tags raw text")
@@ -336,16 +337,22 @@ def export_run(run_dir: Path | str, out_dir: Path | str, *, overwrite: bool = Fa
     vocab_path = tagger.vocab_path(run_dir)
     if not vocab_path.exists():
         raise WdTrainError(f"{run_dir}/model.json: vocab {vocab_path} not found")
-    model, _ = load_trained(run_dir, tagger)
+    model, _ = load_trained(run_dir, tagger, allow_unfinished=allow_unfinished)
     serving = _Tagger(model, tagger, vocab_path, constrained)
     signature = serving.module.serve.get_concrete_function()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    with errors_name(out_dir):
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+    # written whole beside OUT_DIR, then renamed; readable as the umask says (TF Serving may
+    # run as another user), not mkdtemp's 0700
+    tmp = make_temp_dir(out_dir.parent, out_dir.name)
     try:
-        tf.saved_model.save(serving.module, str(tmp), signatures={"serving_default": signature})
-        if out_dir.exists():
-            shutil.rmtree(out_dir) if out_dir.is_dir() else out_dir.unlink()
-        tmp.rename(out_dir)
+        with staged_errors(tmp, out_dir):
+            tf.saved_model.save(serving.module, str(tmp),
+                                signatures={"serving_default": signature})
+        with errors_name(out_dir):
+            if out_dir.exists():
+                shutil.rmtree(out_dir) if out_dir.is_dir() else out_dir.unlink()
+            tmp.rename(out_dir)
     except tf.errors.OpError as exc:  # TensorFlow's own write errors (a full disk)
         shutil.rmtree(tmp, ignore_errors=True)
         raise WdTrainError(f"{out_dir}: cannot write the SavedModel ({short_reason(exc)})"

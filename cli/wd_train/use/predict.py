@@ -63,7 +63,8 @@ def _run_read_settings(run_dir: Path) -> ReadSettings:
 
 
 def _tag(run_dir: Path, tagger: TaggerFile, sentences: list[Sentence],
-         batch_size: int, constrained: bool | None = None) -> list[list[str]]:
+         batch_size: int, constrained: bool | None = None,
+         allow_unfinished: bool = False) -> list[list[str]]:
     """Every word's tag, with the run's vocab, casing, max_seq_len and best weights, decoded as
     the run did or, when `constrained` is given, with or without the scheme's constraints."""
     from ..evaluation import make_predict_function, predict_tags
@@ -76,7 +77,7 @@ def _tag(run_dir: Path, tagger: TaggerFile, sentences: list[Sentence],
     # Gold ids only mark which pieces are predicted (each word's first): any tag will do here.
     placeholders = [Sentence(s.tokens, ["O"] * len(s.tokens), s.line) for s in sentences]
     windows = encode_sentences(placeholders, aligner, {"O": 0})
-    model, _ = load_trained(run_dir, tagger)
+    model, _ = load_trained(run_dir, tagger, allow_unfinished=allow_unfinished)
     predict = make_predict_function(
         model, constraints=decoding_constraints(tagger, constrained))
     return predict_tags(predict, windows, sentences, tagger.labels,
@@ -84,12 +85,14 @@ def _tag(run_dir: Path, tagger: TaggerFile, sentences: list[Sentence],
 
 
 def predict_file(run_dir: Path | str, input_path: Path | str, batch_size: int = 64,
-                 constrained: bool | None = None) -> Prediction:
-    """Tag (and score, when it has gold tags) `input_path` with the finished run `run_dir`.
-    `constrained`: None decodes as the run did; True/False with/without the scheme's
-    constraints."""
+                 constrained: bool | None = None, allow_unfinished: bool = False
+                 ) -> Prediction:
+    """Tag (and score, when it has gold tags) `input_path` with the finished run `run_dir`
+    (`allow_unfinished`: or an unfinished run's latest weights). `constrained`: None decodes
+    as the run did; True/False with/without the scheme's constraints."""
     run_dir, input_path = Path(run_dir), Path(input_path)
-    tagger = read_tagger_file(run_dir)  # fails early, before TensorFlow, on a run that is not one
+    # fails early, before TensorFlow, on a run that is not one
+    tagger = read_tagger_file(run_dir, allow_unfinished)
     settings = _run_read_settings(run_dir)
     # read once: sniffed, then parsed; a named pipe is a stream to tag (`<(zcat x.gz)`)
     text = read_text(input_path, settings.encoding, stream=True)
@@ -97,7 +100,7 @@ def predict_file(run_dir: Path | str, input_path: Path | str, batch_size: int = 
     sentences = settings.read(input_path, tokens_only=not scored, text=text)
     if scored:  # a gold tag the model cannot predict would score as a silent miss
         check_labels_known(sentences, set(tagger.labels), input_path)
-    predicted = _tag(run_dir, tagger, sentences, batch_size, constrained)
+    predicted = _tag(run_dir, tagger, sentences, batch_size, constrained, allow_unfinished)
     scores = score([s.tags for s in sentences], predicted, tagger.scheme) if scored else None
     return Prediction(input_path, sentences, predicted, scores)
 
@@ -116,15 +119,16 @@ class TextPrediction:
 
 
 def predict_texts(run_dir: Path | str, texts: list[str], batch_size: int = 64,
-                  constrained: bool | None = None) -> list[TextPrediction]:
+                  constrained: bool | None = None, allow_unfinished: bool = False
+                  ) -> list[TextPrediction]:
     """Raw texts → words (the training data's convention) → tags → entities with character
     offsets into each text. An empty text has no words and no entities."""
     run_dir = Path(run_dir)
-    tagger = read_tagger_file(run_dir)
+    tagger = read_tagger_file(run_dir, allow_unfinished)
     words = [split_words(text, tagger.data_format) for text in texts]
     sentences = [Sentence([w.text for w in ws], ["O"] * len(ws), number)
                  for number, ws in enumerate(words, start=1) if ws]
-    tagged = iter(_tag(run_dir, tagger, sentences, batch_size, constrained)
+    tagged = iter(_tag(run_dir, tagger, sentences, batch_size, constrained, allow_unfinished)
                   if sentences else [])
     predictions = []
     for text, ws in zip(texts, words):

@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...bert_folder import BERT_CONFIG_FILE, IMPORT_META_FILE, VOCAB_FILE, WEIGHTS_PREFIX
-from ...errors import WdTrainError
+from ...errors import WdTrainError, short_reason
+from ...files import errors_name, make_temp_dir, staged_errors, to_json
 from .mapping import find_tensor, hf_prefix, plan, pooler_plan
 from .source import (
     HF_CONFIG,
@@ -126,16 +127,31 @@ def _gather(
 
 
 def _write_checkpoint(prefix: Path, variables: dict[str, np.ndarray]) -> None:
-    """Write a TF V2 checkpoint (index + data shard) with exactly these variable names."""
+    """Write a TF V2 checkpoint (index + data shard) with exactly these variable names;
+    TensorFlow's write error (a full disk) becomes an OSError naming `prefix` with its reason,
+    as a Python write error would be."""
     import tensorflow as tf
 
     names = sorted(variables)
-    tf.raw_ops.SaveV2(
-        prefix=str(prefix),
-        tensor_names=names,
-        shape_and_slices=[""] * len(names),
-        tensors=[tf.constant(variables[n]) for n in names],
+    try:
+        tf.raw_ops.SaveV2(
+            prefix=str(prefix),
+            tensor_names=names,
+            shape_and_slices=[""] * len(names),
+            tensors=[tf.constant(variables[n]) for n in names],
+        )
+    except tf.errors.OpError as exc:
+        raise OSError(0, short_reason(exc), str(prefix)) from None
+
+
+def _write_files(tmp: Path, variables: dict[str, np.ndarray], google_cfg: dict,
+                 vocab_path: Path, meta: dict) -> None:
+    _write_checkpoint(tmp / WEIGHTS_PREFIX, variables)
+    (tmp / BERT_CONFIG_FILE).write_text(
+        json.dumps(google_cfg, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
+    shutil.copyfile(vocab_path, tmp / VOCAB_FILE)
+    (tmp / IMPORT_META_FILE).write_text(to_json(meta, indent=2) + "\n", encoding="utf-8")
 
 
 def _check_dst(dst: Path, overwrite: bool) -> None:
@@ -199,25 +215,21 @@ def import_hf(
     unused = sorted(k for k in tensors if k not in used_set)
     google_cfg = dict(cfg, type_vocab_size=_KERAS_BERT_SEGMENTS)
 
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.tmp-", dir=dst.parent))
+    with errors_name(dst):
+        dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = make_temp_dir(dst.parent, dst.name)  # the umask's permissions, not mkdtemp's 0700
     try:
-        _write_checkpoint(tmp / WEIGHTS_PREFIX, variables)
-        (tmp / BERT_CONFIG_FILE).write_text(
-            json.dumps(google_cfg, indent=2, sort_keys=True) + "\n", encoding="utf-8"
-        )
-        shutil.copyfile(vocab_path, tmp / VOCAB_FILE)
-        meta = {
-            "lowercase": lower,
-            "lowercase_source": lower_source,
-            "source": str(src),
-            "format": FORMAT,
-            "unused": unused,
-            # what the checkpoint was trained with (model.activation: auto reads these)
-            "hidden_act": hf_act,
-            "layer_norm_eps": hf_eps,
-        }
-        (tmp / IMPORT_META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        with staged_errors(tmp, dst):  # errors name DST's files, not the temporary folder
+            _write_files(tmp, variables, google_cfg, vocab_path, {
+                "lowercase": lower,
+                "lowercase_source": lower_source,
+                "source": str(src),
+                "format": FORMAT,
+                "unused": unused,
+                # what the checkpoint was trained with (model.activation: auto reads these)
+                "hidden_act": hf_act,
+                "layer_norm_eps": hf_eps,
+            })
         _check_dst(dst, overwrite)  # it may have appeared while we were writing
         if dst.is_dir() and not any(dst.iterdir()):
             dst.rmdir()

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ...bert_folder import vocab_problem
 from ...errors import WdTrainError
 
 if TYPE_CHECKING:
@@ -170,6 +171,9 @@ def check_vocab(path: Path, vocab_size: int) -> int:
         raise WdTrainError(f"{path}: cannot read: {exc}") from None
     if not hf_tokens:
         raise WdTrainError(f"{path}: vocabulary is empty")
+    problem = vocab_problem(path, hf_tokens)  # what training would refuse, refused now
+    if problem is not None:
+        raise WdTrainError(problem)
     first_line: dict[str, int] = {}
     for number, token in enumerate(hf_tokens, start=1):
         # load_vocabulary strips lines and, on a repeated token, shifts every later id.

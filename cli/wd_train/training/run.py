@@ -130,6 +130,7 @@ def _float32_afterwards():
 def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progress | None,
                origin: RunOrigin) -> RunMetrics:
     started = time.perf_counter()
+    code_version()  # read now (and kept): the code that runs, not the tree at the end of a run
     run_dir = prepare_run_dir(config.output.dir, overwrite)
     folder = read_bert_folder(config.model.checkpoint)  # read once, for the whole run
     check_positions(folder, config.data.max_seq_len)

@@ -6,7 +6,9 @@ tool's own step function and input pipeline (training/loop.py), and reports them
 matmul peak measured in the same process, since absolute times on these machines vary by up to
 4x from day to day.
 
-Usage: python bench/speed.py [--precision P] [--xla] [--steps N] [--config C] [--set K=V ...]
+Usage: python bench/speed.py [--precision P] [--xla] [--fused-update] [--steps N] [--config C]
+                             [--set K=V ...]
+(`--set data.length_buckets=8` with `--xla`: XLA's widths chosen from the data.)
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ def main() -> None:
     parser.add_argument("--precision", default="float32",
                         choices=["float32", "mixed_bfloat16", "mixed_float16"])
     parser.add_argument("--xla", action="store_true")
+    parser.add_argument("--fused-update", action="store_true",
+                        help="the optimizer's update alone compiled by XLA "
+                             "(training.fused_update)")
     parser.add_argument("--steps", type=int, default=120, help="timed training steps")
     parser.add_argument("--eval-sentences", type=int, default=1000,
                         help="dev sentences timed for eval (0: no eval figure)")
@@ -79,8 +84,9 @@ def main() -> None:
     words_per_batch = batch_size * sum(w.num_words for w in windows) / len(windows)
     if config.training.loss_average != "words":
         words_per_batch = None
-    multiple = setup.pad_to_multiple_of
-    train_step = make_train_step(model, optimizer, words_per_batch, jit_compile=args.xla)
+    padding = setup.padding
+    train_step = make_train_step(model, optimizer, words_per_batch, jit_compile=args.xla,
+                                 fused_update=args.fused_update)
     lengths = np.array([len(w.token_ids) for w in windows])
     batches = batch_indices(lengths, batch_size, np.random.default_rng(config.training.seed),
                             setup.pool_batches)
@@ -90,7 +96,7 @@ def main() -> None:
     real = computed = 0
     flops = 0.0
     for number, (tokens, segments, labels) in enumerate(
-            _prefetched(windows, batches, multiple)):
+            _prefetched(windows, batches, padding)):
         shape = tuple(tokens.shape)
         step_started = time.perf_counter()
         loss, _ = train_step(tokens, segments, labels)
@@ -105,10 +111,14 @@ def main() -> None:
         computed += shape[0] * shape[1]
         flops += train_flops(spec, shape[0], shape[1], len(data.labels))
 
+    if not timed:
+        sys.exit(f"bench/speed.py: all {args.steps} steps compiled a new XLA shape, none was "
+                 "timed: raise --steps")
+
     # where a step's time goes, on one batch of the median width: forward, forward+backward,
     # and the whole step (the rest is the optimizer's update)
     widths = sorted(int(lengths[b].max()) for b in batches)
-    width = -(-widths[len(widths) // 2] // multiple) * multiple
+    width = padding.width(widths[len(widths) // 2])
     token_ids = tf.constant(np.full((batch_size, width), 1000, np.int32))
     segment_ids = tf.zeros_like(token_ids)
     label_ids = tf.constant(np.where(np.arange(width) % 2 == 1, 1, -1)[None].repeat(
@@ -149,14 +159,19 @@ def main() -> None:
         dev_windows = [w for w in dev.windows if w.sentence in keep]
         sentences = dev.sentences[: len(keep)]
         predict_tags(predict, dev_windows, sentences, data.labels, batch_size * 2,
-                     multiple)  # compiles, warms up
+                     padding)  # compiles, warms up
         begun = time.perf_counter()
-        predict_tags(predict, dev_windows, sentences, data.labels, batch_size * 2, multiple)
+        predict_tags(predict, dev_windows, sentences, data.labels, batch_size * 2, padding)
         eval_per_s = round(len(sentences) / (time.perf_counter() - begun), 1)
 
     figures = {
         "device": describe_device() if gpus else describe_device() + f", {_cores()} cores",
-        "setting": args.precision + (" + XLA" if args.xla else ""),
+        "setting": args.precision + (" + XLA" if args.xla else "") + (
+            " + fused update" if args.fused_update and not args.xla else "") + (
+            f" + {len(setup.length_buckets)} widths from the data" if setup.length_buckets
+            else ""),
+        "length_buckets": list(setup.length_buckets),
+        "pad_to_multiple_of": setup.pad_to_multiple_of,
         "matmul_peak_gflops": {k: round(v, 1) for k, v in peaks.items()},
         "steps_timed": args.steps - (len(shapes) - 1 if args.xla else 0),
         "batch_size": batch_size,
@@ -169,7 +184,9 @@ def main() -> None:
         "compiled_shapes": len(shapes) if args.xla else 0,
         "step_breakdown_ms": {"batch": f"{batch_size}x{width}", "forward": round(forward_ms, 1),
                               "backward": round(backward_ms, 1),
-                              "optimizer_update": round(update_ms, 1)},
+                              "optimizer_update": round(update_ms, 1),
+                              "step": round(step_ms, 1)},
+        "update_share": round(update_ms / step_ms, 4),
         "eval_sentences_per_s": eval_per_s,
         "setup_seconds": round(load_seconds, 1),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -189,7 +206,8 @@ def main() -> None:
     print(f"compile: {figures['compile_seconds']:.1f} s ({figures['compiled_shapes']} shapes)")
     b = figures["step_breakdown_ms"]
     print(f"step on {b['batch']}: forward {b['forward']:.0f} ms, backward {b['backward']:.0f} "
-          f"ms, optimizer update {b['optimizer_update']:.0f} ms")
+          f"ms, optimizer update {b['optimizer_update']:.0f} ms "
+          f"({100 * figures['update_share']:.1f} % of the step)")
     if eval_per_s is not None:
         print(f"eval: {eval_per_s:.0f} sentences/s")
     print(f"peak RSS: {figures['peak_rss_mib']:.0f} MiB")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, Field
 
-from .data.batching import batch_indices, pad_batch
+from .data.batching import Padding, batch_indices, pad_batch
 from .data.reader import Sentence
 from .data.wordpieces import IGNORE, Window
 
@@ -77,7 +77,7 @@ def make_predict_function(model, jit_compile: bool = False, constraints=None) ->
 
 def predict_tags(
     predict: Predictor, windows: list[Window], sentences: list[Sentence], labels: list[str],
-    batch_size: int, pad_to_multiple_of: int = 1,
+    batch_size: int, pad_to_multiple_of: Padding | int = 1,
 ) -> list[list[str]]:
     """Tag of every word of every sentence (windows stitched back together; Viterbi, where
     the head decodes by it, over the stitched sentence)."""
@@ -184,7 +184,7 @@ def conll_lines(sentences: list[Sentence], predicted: list[list[str]], gold: boo
 
 
 def evaluate(predict, split, labels: list[str], scheme: str, batch_size: int,
-             pad_to_multiple_of: int = 1):
+             pad_to_multiple_of: Padding | int = 1):
     """(Scores, predicted tags) for an encoded split whose tags are in `scheme`."""
     predicted = predict_tags(predict, split.windows, split.sentences, labels, batch_size,
                              pad_to_multiple_of)

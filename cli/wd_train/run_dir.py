@@ -93,6 +93,8 @@ class RunMetrics(Record):
     distribution: str = "none"  # tf.distribute strategy, and its replicas in sync
     replicas: int = 1
     pad_to_multiple_of: int = 1
+    length_buckets: list[int] = []  # with XLA and data.length_buckets: the padded widths
+    padding_efficiency: float | None = None  # real / padded train tokens
     compiled_shapes: int = 0  # with XLA: batch shapes compiled, and the seconds it took
     compile_seconds: float = 0.0
     versions: dict[str, str]

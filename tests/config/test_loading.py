@@ -63,6 +63,9 @@ def test_schedule_choice_and_backbone_rules(tmp_path):
     assert "exactly one of model.checkpoint or model.random_init" in error_of(write(tmp_path, both))
     heads = {**BASE, "model": {"random_init": {"hidden": 30, "heads": 4}, "vocab": "v"}}
     assert "must divide hidden" in error_of(write(tmp_path, heads))
+    padding = {**BASE, "data": {**BASE["data"], "length_buckets": 8, "pad_to_multiple_of": 16}}
+    assert "set data.length_buckets or data.pad_to_multiple_of, not both" in error_of(
+        write(tmp_path, padding))
 
 
 def test_overrides_parse_yaml_and_resolve_against_cwd(tmp_path, monkeypatch):
@@ -118,6 +121,7 @@ def test_an_anchor_bomb_in_a_typed_key_is_refused_quickly_and_briefly(tmp_path):
     ("training.jit_compile", "sometimes", "expected true or false or auto (got 'sometimes')"),
     ("training.jit_compile", None, "expected true or false or auto (got None)"),
     ("model.lowercase", "yes", "expected true or false (got 'yes')"),
+    ("training.fused_update", 1, "expected true or false (got 1)"),
 ])
 def test_booleans_are_strict(tmp_path, key, value, message):
     """`jit_compile: 1` once meant XLA on; `sometimes` gave two lines of pydantic internals."""

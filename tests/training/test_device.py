@@ -19,8 +19,10 @@ def test_info_reports_versions_devices_auto_settings_and_a_matmul_probe(wd_invok
     if info["gpus_found"] == 0:
         assert info["auto"] == {"precision": "float32", "jit_compile": False, "device": "CPU"}
     assert info["matmul_peak_gflops"]["float32"] > 1.0
+    assert info["cpu_bf16"]["native"] in (True, False, None)
     text = wd_invoke("info").stdout
     assert "auto settings: device" in text and "matmul peak (1 s probe): float32" in text
+    assert "CPU bfloat16: " in text
 
 
 def test_version(wd_invoke):
@@ -47,3 +49,39 @@ def test_choosing_a_gpu_that_is_not_there_is_one_error():
     with pytest.raises(WdTrainError, match=rf"training.gpu: \[{count}\] but TensorFlow sees "
                                            rf"{count} GPU"):
         device.configure_gpus(count)
+
+
+XEON_SAPPHIRE = """processor	: 0
+vendor_id	: GenuineIntel
+model name	: Intel(R) Xeon(R) Platinum 8480+
+flags		: fpu vme sse sse2 avx avx2 avx512f avx512_bf16 avx512_fp16 amx_bf16 amx_tile amx_int8
+bugs		: spectre_v1
+
+processor	: 1
+flags		: fpu vme sse sse2 avx avx2 avx512f avx512_bf16 avx512_fp16 amx_bf16 amx_tile amx_int8
+"""
+SKYLAKE = "processor\t: 0\nflags\t\t: fpu sse sse2 avx avx2 avx512f avx512bw avx512_vnni\n"
+GRAVITON3 = "processor\t: 0\nFeatures\t: fp asimd evtstrm aes sha3 sve i8mm bf16 rng\n"
+
+
+@pytest.mark.parametrize(("cpuinfo", "native", "flags"), [
+    (XEON_SAPPHIRE, True, ["amx_bf16", "avx512_bf16"]),
+    (SKYLAKE, False, []),
+    (GRAVITON3, True, ["bf16"]),
+    ("processor\t: 0\nmodel name\t: something\n", None, []),  # no flags line
+    (None, None, []),  # no /proc/cpuinfo
+])
+def test_cpu_bf16_is_read_from_the_cpu_flags(cpuinfo, native, flags):
+    found = device.cpu_bf16(cpuinfo)
+    assert found == {"native": native, "flags": flags}
+    text = device.bf16_text(found)
+    expected = {True: "CPU bfloat16: native", False: "CPU bfloat16: not native",
+                None: "CPU bfloat16: unknown"}[native]
+    assert text.startswith(expected)
+
+
+def test_read_cpuinfo_reads_a_file_or_says_none(tmp_path):
+    path = tmp_path / "cpuinfo"
+    path.write_text(SKYLAKE)
+    assert device.read_cpuinfo(str(path)) == SKYLAKE
+    assert device.read_cpuinfo(str(tmp_path / "absent")) is None

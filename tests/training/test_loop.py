@@ -82,6 +82,43 @@ def test_xla_compiles_once_per_padded_shape_and_trains_the_same(tmp_path, tiny_d
     assert first_loss["xla"] == pytest.approx(first_loss["eager"], rel=1e-2)
 
 
+def test_xla_length_buckets_from_the_data(tmp_path, tiny_dataset, tiny_config_dict,
+                                          write_config):
+    """data.length_buckets: every train batch padded to one of at most that many widths,
+    chosen from the run's batches; metrics.json records them and the padding efficiency."""
+    from wd_train.config import load_config
+    from wd_train.training.run import train_run
+
+    path = write_config(tmp_path / "c.yaml", tiny_config_dict(
+        tiny_dataset, tmp_path / "o", training={"epochs": 2, "jit_compile": True},
+        data={"length_buckets": 2}))
+    metrics = train_run(load_config(path)[0])
+    assert 1 <= len(metrics.length_buckets) <= 2
+    # at most 2 widths × the full and the last, partial batch size
+    assert 1 <= metrics.compiled_shapes <= 4
+    assert 0.3 < metrics.padding_efficiency <= 1.0
+
+
+def test_fused_update_trains_as_the_unfused_one(tmp_path, tiny_dataset, tiny_config_dict,
+                                                 write_config):
+    """training.fused_update: the same run, step for step, to float32 reassociation."""
+    from wd_train.config import load_config
+    from wd_train.training.run import train_run
+
+    losses, runs = {}, {}
+    for fused in (False, True):
+        path = write_config(tmp_path / f"{fused}.yaml", tiny_config_dict(
+            tiny_dataset, tmp_path / str(fused), training={"epochs": 2, "fused_update": fused},
+            model={"head_dropout": 0.0}))
+        losses[fused] = []
+        runs[fused] = train_run(load_config(path)[0],
+                                progress=lambda phase, done, total, v, out=losses[fused]:
+                                out.append(v["loss"]))
+    assert runs[True].steps == runs[False].steps
+    np.testing.assert_allclose(losses[True], losses[False], rtol=1e-4)
+    assert runs[True].padding_efficiency == runs[False].padding_efficiency
+
+
 def test_the_tf_data_pipeline_yields_the_samplers_batches_in_order():
     from wd_train.data.batching import batch_indices, pad_batch
     from wd_train.data.wordpieces import Window

@@ -14,6 +14,14 @@ and only here:
   reason).
 - `decay_from: warmup_end` and the cosine decay rescale the base rate AdamWarmup reads after
   warmup (the formulas are in `schedule.py`); its update rule is untouched.
+- The fused update (`make_apply_gradients(..., fused=True)`) compiles `apply_gradients` alone
+  with XLA: keras_bert writes the update as separate element-wise ops, each a pass over all the
+  parameters and both moments; XLA fuses them into one or two. The math is AdamWarmup's, with
+  two differences of float32 reassociation only: the embedding table's sparse gradient is summed
+  into a dense one first (as the sparse path's de-duplication sums it; rows without a gradient
+  get the dense path's `β·m + (1 − β)·0`, the sparse path's `β·m`), and the global clip is
+  computed outside, from the gradients as given (an IndexedSlices' values, as the legacy
+  optimizer computes it), and multiplied in inside.
 """
 
 from __future__ import annotations
@@ -56,6 +64,14 @@ def adam_warmup_class():
             self._multiplier = 1.0
             self.decay_shape = decay_shape  # (`decay` is the legacy optimizer's own)
             self._after_warmup_scale = after_warmup_scale(float(warmup_steps), float(decay_steps))
+            self._clip_scale = None  # the fused update's global clip factor, while it traces
+
+        def _transform_gradients(self, grads_and_vars):
+            if self._clip_scale is None:
+                return super()._transform_gradients(grads_and_vars)
+            # the fused update: the factor clip_by_global_norm would have applied, computed
+            # from the gradients before their sparse parts were made dense
+            return [(gradient * self._clip_scale, var) for gradient, var in grads_and_vars]
 
         def get_config(self):
             return {**super().get_config(), "decay_from": self.decay_from,
@@ -164,3 +180,45 @@ def build_optimizer(config: OptimizerConfig, schedule: Schedule, variables,
 
         return tf.keras.mixed_precision.LossScaleOptimizer(optimizer)
     return optimizer
+
+
+def _global_clip_scale(gradients, clipnorm: float):
+    """The factor `tf.clip_by_global_norm` multiplies every gradient by (NaN when the norm is
+    not finite), its norm taken as it takes it: an IndexedSlices' values as they are."""
+    import tensorflow as tf
+
+    norm = tf.linalg.global_norm([g for g in gradients if g is not None])
+    scale = clipnorm * tf.minimum(1.0 / norm, 1.0 / clipnorm)
+    return scale + (norm - norm)
+
+
+def make_apply_gradients(optimizer, variables, fused: bool = False):
+    """`apply(gradients)` for a step function: the optimizer's update of `variables`. `fused`:
+    its apply step alone compiled by XLA (one compilation: parameter shapes are fixed), the
+    embedding table's sparse gradient made dense first so that its shape is fixed too. Under
+    float16 loss scaling the LossScaleOptimizer's check and skip run inside the compiled step."""
+    if not fused:
+        def apply(gradients):
+            return optimizer.apply_gradients(zip(gradients, variables))
+        return apply
+
+    import tensorflow as tf
+
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    clipnorm = inner.global_clipnorm
+
+    @tf.function(jit_compile=True)
+    def fused_apply(dense, clip_scale):
+        inner._clip_scale = clip_scale  # read while apply_gradients traces, as `_without_decay`
+        try:
+            optimizer.apply_gradients(zip(dense, variables))
+        finally:
+            inner._clip_scale = None
+
+    def apply(gradients):
+        clip_scale = None if clipnorm is None else _global_clip_scale(gradients, clipnorm)
+        dense = [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g
+                 for g in gradients]
+        return fused_apply(dense, clip_scale)
+
+    return apply

@@ -95,6 +95,31 @@ def matmul_peak(dtype: str = "float32", seconds: float = 1.0, size: int = 2048) 
     return 2 * size**3 * count / (time.perf_counter() - started) / 1e9
 
 
+BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # x86 /proc/cpuinfo `flags`; Arm lists `bf16`
+
+
+def cpu_bf16(cpuinfo: str | None) -> dict:
+    """Whether the CPU does bfloat16 arithmetic natively, from /proc/cpuinfo's text: x86's
+    AMX-BF16 or AVX512-BF16 flags, Arm's `bf16` feature. `native` is None when unknown (no
+    /proc/cpuinfo, or no flags line in it)."""
+    for line in (cpuinfo or "").splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            present = set(value.split())
+            found = [flag for flag in (*BF16_FLAGS, "bf16") if flag in present]
+            return {"native": bool(found), "flags": found}
+    return {"native": None, "flags": []}
+
+
+def read_cpuinfo(path: str = "/proc/cpuinfo", limit: int = 1 << 20) -> str | None:
+    """The start of /proc/cpuinfo (the first processor's lines are enough), None elsewhere."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as file:
+            return file.read(limit)
+    except OSError:
+        return None
+
+
 def cuda_libraries() -> dict[str, str | None]:
     """Where the CUDA runtime and cuDNN would load from: the nvidia-* PyPI packages that
     `tensorflow[and-cuda]` brings, else the system's library path; None where neither has it.
@@ -133,6 +158,7 @@ def machine_info(probe_seconds: float = 1.0) -> dict:
         "cuda_libraries": cuda_libraries(),
         "gpus_found": len(gpus),
         "devices": devices,
+        "cpu_bf16": cpu_bf16(read_cpuinfo()),
         "auto": {"precision": auto_precision(gpus), "jit_compile": bool(gpus),
                  "device": "GPU" if gpus else "CPU"},
         "matmul_peak_gflops": {"float32": round(matmul_peak("float32", probe_seconds), 1)},
@@ -157,6 +183,7 @@ def info_text(info: dict) -> str:
         lines.append(f"device: {device['kind']} {device['name']}{extra}")
     if info["gpus_found"] == 0:
         lines.append("no GPU visible to TensorFlow: training runs on the CPU")
+    lines.append(bf16_text(info["cpu_bf16"]))
     auto = info["auto"]
     lines.append(f"auto settings: device {auto['device']}, precision {auto['precision']}, "
                  f"jit_compile {str(auto['jit_compile']).lower()}")
@@ -164,3 +191,14 @@ def info_text(info: dict) -> str:
     lines.append("matmul peak (1 s probe): " + ", ".join(f"{k} {v:.0f} GFLOP/s"
                                                         for k, v in peak.items()))
     return "\n".join(lines)
+
+
+def bf16_text(bf16: dict) -> str:
+    if bf16["native"] is None:
+        return "CPU bfloat16: unknown (no CPU flags to read on this system)"
+    if not bf16["native"]:
+        return ("CPU bfloat16: not native (no AMX-BF16 / AVX512-BF16 flag): "
+                "training.precision=mixed_bfloat16 has no bf16 hardware to use here")
+    return (f"CPU bfloat16: native ({', '.join(bf16['flags'])}): "
+            "`--set training.precision=mixed_bfloat16` can be faster; `auto` keeps float32 on "
+            "CPUs so that a run gives the same F1 on every machine")

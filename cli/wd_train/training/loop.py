@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..data.batching import batch_indices, pad_batch
+from ..data.batching import Padding, batch_indices, pad_batch
 from ..evaluation import Scores, evaluate, make_predict_function
 from ..model.decoding import loss_sum_function, softmax_loss_sum
+from ..model.optimizer import make_apply_gradients
 from ..model.schedule import schedule_lr
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ class EpochRecord:
     steps: int  # optimizer steps so far
     train_seconds: float
     tokens: int  # real (non-padding) tokens seen in the epoch
+    padded_tokens: int = 0  # tokens computed, padding included
 
 
 @dataclass
@@ -55,6 +57,12 @@ class FitResult:
     @property
     def train_tokens(self) -> int:
         return sum(r.tokens for r in self.history)
+
+    @property
+    def padding_efficiency(self) -> float | None:
+        """Real / padded train tokens (None for epochs recorded before it was counted)."""
+        padded = sum(r.padded_tokens for r in self.history)
+        return self.train_tokens / padded if padded else None
 
 
 class Diverged(Exception):
@@ -88,9 +96,11 @@ def masked_loss(labels, logits, words_per_batch: float | None = None,
 
 
 def make_train_step(model, optimizer, words_per_batch: float | None = None,
-                    jit_compile: bool = False, strategy=None):
+                    jit_compile: bool = False, strategy=None, fused_update: bool = False):
     """One optimizer step on a global batch: (loss, whether the step was applied). With a
-    tf.distribute `strategy`, each replica computes its share of the batch (distribute.py)."""
+    tf.distribute `strategy`, each replica computes its share of the batch (distribute.py).
+    `fused_update`: the update alone compiled by XLA (model/optimizer.py; under a compiled
+    step it is compiled with the rest anyway)."""
     if strategy is not None:
         return _make_distributed_train_step(model, optimizer, words_per_batch, jit_compile,
                                             strategy)
@@ -99,6 +109,8 @@ def make_train_step(model, optimizer, words_per_batch: float | None = None,
     spec = tf.TensorSpec([None, None], tf.int32)
     loss_sum = loss_sum_function(model)
     scaled = isinstance(optimizer, tf.keras.mixed_precision.LossScaleOptimizer)
+    apply_gradients = make_apply_gradients(optimizer, model.trainable_variables,
+                                           fused=fused_update and not jit_compile)
 
     @tf.function(input_signature=[spec, spec, spec], jit_compile=jit_compile)
     def train_step(token_ids, segment_ids, label_ids):
@@ -111,7 +123,7 @@ def make_train_step(model, optimizer, words_per_batch: float | None = None,
         gradients = tape.gradient(target, model.trainable_variables)
         if scaled:
             gradients = optimizer.get_unscaled_gradients(gradients)
-        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+        apply_gradients(gradients)
         applied = tf.constant(True)
         if scaled:
             # Keras' LossScaleOptimizer counts a skipped step in `iterations` all the same, and
@@ -171,7 +183,7 @@ Progress = Callable[[str, int, int, dict], None]  # (phase, done, total, values)
 READ_BACK_EVERY = 16
 
 
-def _prefetched(windows, batches: list, pad_to_multiple_of: int):
+def _prefetched(windows, batches: list, padding: Padding | int):
     """The epoch's padded batches as a tf.data pipeline, in exactly the sampler's order, the
     next ones built on another thread while the device computes."""
     import tensorflow as tf
@@ -180,7 +192,7 @@ def _prefetched(windows, batches: list, pad_to_multiple_of: int):
 
     def generate():
         for indices in batches:
-            yield pad_batch(windows, indices, pad_to_multiple_of)
+            yield pad_batch(windows, indices, padding)
 
     return tf.data.Dataset.from_generator(
         generate, output_signature=(spec, spec, spec)).prefetch(2)
@@ -225,7 +237,7 @@ def fit(
     epochs, batch_size, seed = training.epochs, training.batch_size, training.seed
     patience, loss_average, max_loss = training.patience, training.loss_average, \
         training.max_loss
-    jit_compile, pad_to_multiple_of = setup.jit_compile, setup.pad_to_multiple_of
+    jit_compile, padding = setup.jit_compile, setup.padding
     strategy, constraints = setup.distribution.strategy, setup.constraints
     pool_batches = setup.pool_batches
     rng = np.random.default_rng(seed)
@@ -233,7 +245,8 @@ def fit(
     words_per_batch = None
     if loss_average == "words":
         words_per_batch = batch_size * sum(w.num_words for w in windows) / len(windows)
-    train_step = make_train_step(model, optimizer, words_per_batch, jit_compile, strategy)
+    train_step = make_train_step(model, optimizer, words_per_batch, jit_compile, strategy,
+                                 training.fused_update)
     predict = make_predict_function(model, jit_compile, constraints)
     shapes: set[tuple[int, int]] = set()
     lengths = np.array([len(w.token_ids) for w in windows])
@@ -250,12 +263,12 @@ def fit(
             return result
     for epoch in range(len(result.history) + 1, epochs + 1):
         batches = batch_indices(lengths, batch_size, rng, pool_batches)
-        losses, tokens, started = [], 0, time.perf_counter()
+        losses, tokens, padded, started = [], 0, 0, time.perf_counter()
         next_step = int(optimizer.iterations.numpy())  # the host reads the step once an epoch
         lr = schedule_lr(schedule, next_step)
         pending: list = []  # (batch number, (loss, applied)) run on the device, not read back
         for done, (token_ids, segment_ids, label_ids) in enumerate(
-                _prefetched(windows, batches, pad_to_multiple_of), start=1):
+                _prefetched(windows, batches, padding), start=1):
             new_shape = jit_compile and tuple(token_ids.shape) not in shapes
             step_started = time.perf_counter()
             pending.append((done, train_step(token_ids, segment_ids, label_ids)))
@@ -265,6 +278,7 @@ def fit(
                 result.compiled_shapes = len(shapes)
                 result.compile_seconds += time.perf_counter() - step_started
             tokens += int(lengths[batches[done - 1]].sum())
+            padded += int(token_ids.shape[0]) * int(token_ids.shape[1])
             if len(pending) < READ_BACK_EVERY and done < len(batches):
                 continue
             next_step, lr = _read_back(pending, epoch, len(batches), next_step, schedule,
@@ -272,10 +286,11 @@ def fit(
             pending.clear()
         seconds = time.perf_counter() - started
         dev_scores, dev_predicted = evaluate(predict, data.dev, data.labels, data.scheme,
-                                             batch_size * 2, pad_to_multiple_of)
+                                             batch_size * 2, padding)
         record = EpochRecord(
             epoch=epoch, loss=float(np.mean(losses)), dev=dev_scores, lr=lr,
             steps=int(optimizer.iterations.numpy()), train_seconds=seconds, tokens=tokens,
+            padded_tokens=padded,
         )
         result.history.append(record)
         if dev_scores.f1 > best_f1:

@@ -170,6 +170,10 @@ def _train_run(config: Config, *, overwrite: bool, resume: bool, progress: Progr
     model.set_weights(result.best_weights)
     replace_atomic(run_dir / WEIGHTS_FILE, lambda tmp: model.save_weights(str(tmp)))
     best = result.history[result.best_epoch - 1]
+    if result.padding_efficiency is not None:
+        log.info(f"train padding efficiency {100 * result.padding_efficiency:.1f} % (real / "
+                 f"padded tokens)" + (f"; {result.compiled_shapes} batch shapes compiled by XLA"
+                                      if setup.jit_compile else ""))
     test_scores = test_predicted = None
     if setup.data.test is not None:
         test_scores, test_predicted = evaluate(
@@ -259,6 +263,9 @@ def _run_metrics(config: Config, setup: TrainingSetup, result: FitResult,
         distribution=setup.distribution.kind,
         replicas=setup.distribution.replicas,
         pad_to_multiple_of=setup.pad_to_multiple_of,
+        length_buckets=list(setup.length_buckets),
+        padding_efficiency=(None if result.padding_efficiency is None
+                            else round(result.padding_efficiency, 4)),
         compiled_shapes=result.compiled_shapes,
         compile_seconds=round(result.compile_seconds, 3),
         versions=package_versions(),

@@ -13,7 +13,14 @@ from typing import Any
 
 from ..bert_folder import BertFolder, read_bert_folder
 from ..config import Config
-from ..data.batching import POOL_BATCHES, batches_per_epoch
+from ..data.batching import (
+    POOL_BATCHES,
+    Padding,
+    batches_per_epoch,
+    choose_length_buckets,
+    padding_efficiency,
+    run_batches,
+)
 from ..data.dataset import EncodedData, load_data
 from ..errors import WdTrainError
 from ..model.decoding import scheme_constraints
@@ -41,6 +48,11 @@ class TrainingSetup:
     distribution: Distribution
     device: str  # for the log and metrics.json
     constraints: Any  # the tag scheme's, under constrained decoding; else None
+    length_buckets: tuple[int, ...] = ()  # with XLA and data.length_buckets: the padded widths
+
+    @property
+    def padding(self) -> Padding:
+        return Padding(self.pad_to_multiple_of, self.length_buckets)
 
 
 def build_training(config: Config, *, folder: BertFolder | None = None,
@@ -72,11 +84,16 @@ def build_training(config: Config, *, folder: BertFolder | None = None,
         raise WdTrainError("training.precision: mixed_float16 is not supported with "
                            f"training.distribution {distribution.kind} (its loss scaling skips "
                            "steps per replica); use mixed_bfloat16")
+    if distribution.strategy is not None and config.training.fused_update:
+        raise WdTrainError("training.fused_update: not supported with training.distribution "
+                           f"{distribution.kind} (the update follows the replicas' all-reduce)")
     set_precision(precision)  # before the model is built
     if jit_compile is None:
         jit_compile = bool(gpus) if config.training.jit_compile == "auto" \
             else config.training.jit_compile
     pad_to_multiple_of = config.data.pad_to_multiple_of or (16 if jit_compile else 1)
+    length_buckets = (xla_length_buckets(config, data, pool_batches)
+                      if jit_compile and config.data.length_buckets else ())
     seed_everything(config.training.seed)
     device = describe_device()
     spec = backbone_spec(config.model, len(data.vocab), folder)
@@ -108,4 +125,23 @@ def build_training(config: Config, *, folder: BertFolder | None = None,
     return TrainingSetup(data=data, schedule=schedule, spec=spec, model=model,
                          optimizer=optimizer, precision=precision, jit_compile=jit_compile,
                          pad_to_multiple_of=pad_to_multiple_of, pool_batches=pool_batches,
-                         distribution=distribution, device=device, constraints=constraints)
+                         distribution=distribution, device=device, constraints=constraints,
+                         length_buckets=length_buckets)
+
+
+def xla_length_buckets(config: Config, data: EncodedData, pool_batches: int) -> tuple[int, ...]:
+    """data.length_buckets padded widths for XLA, chosen over every batch the run will train
+    on (its seeded sampler, all epochs); logs their padding efficiency next to that of
+    multiples of 16."""
+    lengths = [len(w.token_ids) for w in data.train.windows]
+    batches = run_batches(lengths, config.training.batch_size, config.training.seed,
+                          config.training.epochs, pool_batches)
+    widths = [max(lengths[i] for i in indices) for indices in batches]
+    buckets = choose_length_buckets(widths, [len(b) for b in batches],
+                                    config.data.length_buckets)
+    chosen = padding_efficiency(lengths, batches, Padding(16, buckets))
+    multiples = padding_efficiency(lengths, batches, 16)
+    log.info(f"XLA length buckets {', '.join(map(str, buckets))}: padding efficiency "
+             f"{100 * chosen:.1f} % of the run's train batches (multiples of 16: "
+             f"{100 * multiples:.1f} %)")
+    return buckets

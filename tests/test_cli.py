@@ -1,6 +1,7 @@
 """The command line as users and scripts meet it: subprocesses, exit codes, stdout/stderr."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -76,3 +77,18 @@ def test_resume_and_overwrite_exclude_each_other(tiny_config_dict, write_config,
     result = wd_process(path, "--resume", "--overwrite")
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert "--resume and --overwrite" in result.stderr
+
+
+def test_a_reader_that_stops_early_is_not_a_failed_gate():
+    """`wd-train info --json | head -c1`: stdout's reader is gone before the output is written.
+    Exit 0 and no error (click's default is exit 1, the code of a failed gate)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # no reader at all: the first write breaks the pipe
+    try:
+        result = subprocess.run([sys.executable, "-m", "wd_train.cli", "info", "--json"],
+                                stdout=write_end, stderr=subprocess.PIPE, text=True,
+                                timeout=120)
+    finally:
+        os.close(write_end)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "error" not in result.stderr.lower()

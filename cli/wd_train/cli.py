@@ -29,8 +29,14 @@ class _OneLineUsageErrors(typer.core.TyperGroup):
             return super().make_context(*args, **kwargs)
 
     def invoke(self, ctx):
-        with _usage_errors():
-            return super().invoke(ctx)
+        try:
+            with _usage_errors():
+                return super().invoke(ctx)
+        except BrokenPipeError:
+            # `wd-train report --json | head -c1`: the reader has what it wanted. Click would
+            # exit 1, the code of a failed gate; the output was not wrong, so 0 (as predict)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+            raise typer.Exit(0) from None
 
 
 @contextlib.contextmanager

@@ -113,6 +113,9 @@ class RunMetrics(Record):
     config_file: str | None = None
     finished_at: str | None = None  # ISO 8601, UTC; None only in runs older than the field
     code_version: str | None = None  # wd-train's version (+ git commit from a checkout)
+    # the whole config the run trained with (config.yaml's content): a results line is then
+    # evidence on its own, checkable and groupable after the run directory is gone
+    resolved_config: dict[str, Any] | None = None
     # the best epoch's dev predictions hold no entity although the training data has some:
     # the run learned nothing a score could show (issue 20)
     degenerate: bool = False
@@ -135,6 +138,7 @@ class DivergedRun(Record):
     grid: dict[str, Any] = {}
     config_file: str | None = None
     finished_at: str | None = None
+    resolved_config: dict[str, Any] | None = None
     code_version: str | None = None
 
 

@@ -300,3 +300,17 @@ def test_runs_without_a_test_score_leave_dev_differences_and_say_why(tmp_path):
     summary = build_summary(group_results(records))
     assert {d.split for d in summary.differences} == {"dev"}
     assert "No test differences: 1 of the 6 runs have no test score" in summary_markdown(summary)
+
+
+def test_by_a_config_key_reads_the_lines_resolved_config_when_the_run_is_gone(tmp_path):
+    """A results line that carries its resolved config is grouped by any key of it, with its
+    run directory deleted (committed evidence outlives the runs)."""
+    gone = []
+    for warmup, seed, f1 in ((0.0, 1, 0.70), (0.0, 2, 0.72), (0.2, 1, 0.80), (0.2, 2, 0.81)):
+        line = record(tmp_path, f"w{warmup}-s{seed}", seed, f1)
+        line.resolved_config = {"optimizer": {"warmup_proportion": warmup}}
+        line.run_dir = str(tmp_path / "deleted" / line.run_dir)
+        gone.append(line)
+    groups = group_results(gone, by="optimizer.warmup_proportion")
+    assert {name: [r.test.f1 for r in runs] for name, runs in groups.items()} == {
+        "warmup_proportion=0.0": [0.70, 0.72], "warmup_proportion=0.2": [0.80, 0.81]}

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import yaml
 
 from wd_train.config import load_config
 from wd_train.errors import WdTrainError
@@ -43,6 +44,8 @@ def test_run_directory_contract(finished_run):
         sum(float(r["train_seconds"]) for r in history), abs=2e-3)
     assert metrics["resumed_after_epoch"] is None and not metrics["stopped_early"]
     assert (run_dir / "vocab.txt").read_bytes() == dataset["vocab"].read_bytes()
+    # the resolved config travels in metrics.json (and so in results lines): config.yaml's
+    assert metrics["resolved_config"] == yaml.safe_load((run_dir / "config.yaml").read_text())
     report = (run_dir / "report.txt").read_text()
     assert report.startswith(f"dev (best epoch {metrics['best_epoch']})") and "\ntest\n" in report
 

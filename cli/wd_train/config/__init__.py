@@ -10,6 +10,7 @@ from .loading import (
     read_config,
     read_saved_config,
     require_same_config,
+    saved_config,
     validate,
 )
 from .schema import (
@@ -36,5 +37,6 @@ __all__ = [
     "read_config",
     "read_saved_config",
     "require_same_config",
+    "saved_config",
     "validate",
 ]

@@ -198,11 +198,15 @@ def load_config(
     return validate(core, str(path)), raw
 
 
-def config_to_yaml(config: Config) -> str:
-    # A run's own config.yaml leaves out the optional sections it does not use.
+def saved_config(config: Config) -> dict:
+    """The resolved config as a run records it (config.yaml, metrics.json): without the
+    optional sections it does not use."""
     unused = {name for name in ("compare", "gate") if getattr(config, name) is None}
-    data = config.model_dump(mode="json", exclude=unused)
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    return config.model_dump(mode="json", exclude=unused)
+
+
+def config_to_yaml(config: Config) -> str:
+    return yaml.safe_dump(saved_config(config), sort_keys=False, allow_unicode=True)
 
 
 def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:

@@ -45,23 +45,30 @@ def _settings_labels(records: list[ResultLine]) -> list[str]:
     return labels
 
 
+def _dotted(config: dict, dotted: str) -> Any:
+    node: Any = config
+    for key in dotted.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
 def _config_value(record: ResultLine, dotted: str, cache: dict[str, dict]) -> Any:
-    """The value a run actually used: its override, else its saved config.yaml."""
+    """The value a run actually used: its override, else its resolved config (in its results
+    line, else its run directory's config.yaml)."""
     if dotted in record.overrides:
         return record.overrides[dotted]
     run_dir = record.run_dir
+    if record.resolved_config is not None:
+        return _dotted(record.resolved_config, dotted)
     if run_dir not in cache:
         try:
             cache[run_dir] = read_saved_config(Path(run_dir) / CONFIG_FILE).model_dump(
                 mode="json")
         except WdTrainError:  # a run whose folder is gone or damaged: the key is unknown
             cache[run_dir] = {}
-    node: Any = cache[run_dir]
-    for key in dotted.split("."):
-        if not isinstance(node, dict) or key not in node:
-            return None
-        node = node[key]
-    return node
+    return _dotted(cache[run_dir], dotted)
 
 
 def group_results(records: list[ResultLine], by: str = BY_VARIANT,

@@ -70,6 +70,7 @@ class ResultLine(BaseModel):
     config: str | None = None
     finished_at: str | None = None  # ISO 8601, UTC: orders runs
     code_version: str | None = None
+    resolved_config: dict[str, Any] | None = None  # None in lines older than the field
 
     @model_validator(mode="after")
     def _scored_when_finished(self) -> ResultLine:
@@ -100,7 +101,8 @@ def diverged_line(record: DivergedRun) -> ResultLine:
         diverged=DivergedAt(epoch=record.epoch, step=record.step, lr=record.lr,
                             loss=record.loss),
         schedule=record.schedule.name, run_dir=record.run_dir, config=record.config_file,
-        finished_at=record.finished_at, code_version=record.code_version)
+        finished_at=record.finished_at, code_version=record.code_version,
+        resolved_config=record.resolved_config)
 
 
 def append_result(path: Path, line: ResultLine) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .. import code_version
 from ..bert_folder import read_bert_folder
-from ..config import Config, config_to_yaml, require_same_config
+from ..config import Config, config_to_yaml, require_same_config, saved_config
 from ..data.dataset import EncodedData, Split
 from ..errors import TrainingDiverged, WdTrainError, short_reason
 from ..evaluation import Scores, conll_lines, evaluate, make_predict_function
@@ -236,7 +236,8 @@ def _record_divergence(exc: Diverged, run_dir: Path, config: Config, setup: Trai
         epoch=exc.epoch, step=exc.step + 1, lr=exc.lr,
         loss=exc.loss if math.isfinite(exc.loss) else None, seed=config.training.seed,
         schedule=setup.schedule, run_dir=str(run_dir), **dict(origin),
-        finished_at=now_iso(), code_version=code_version()))
+        finished_at=now_iso(), code_version=code_version(),
+        resolved_config=saved_config(config)))
     raise TrainingDiverged(f"training diverged at {exc}{limit}; no metrics.json was "
                            f"written ({DIVERGED_FILE} records it), {kept}") from None
 
@@ -281,6 +282,7 @@ def _run_metrics(config: Config, setup: TrainingSetup, result: FitResult,
         **dict(origin),
         finished_at=now_iso(),
         code_version=code_version(),
+        resolved_config=saved_config(config),
         degenerate=_learned_nothing(best, data),
     )
 

@@ -47,13 +47,14 @@ def write_batches(args) -> None:
     """The first warmup + steps batches of the config's run, and its schedule's step counts."""
     import numpy as np
 
+    from wd_train.bert_folder import read_bert_folder
     from wd_train.config import load_config
     from wd_train.data.batching import POOL_BATCHES, batches_per_epoch, run_batches
     from wd_train.data.dataset import load_data
     from wd_train.model.schedule import make_schedule
 
     config, _ = load_config(Path(args.config), args.set_texts)
-    data = load_data(config)
+    data = load_data(config, read_bert_folder(config.model.checkpoint))
     windows = data.train.windows
     pool = POOL_BATCHES if config.data.batching == "bucketed" else 1
     training = config.training

@@ -31,7 +31,7 @@ def test_the_shared_batches_are_the_runs_first_batches(peer, tmp_path, tiny_data
                                        out=tmp_path / "b.npz"))
     batches, header = peer.read_batches(tmp_path / "b.npz")
     config, _ = load_config(path)
-    windows = load_data(config).train.windows
+    windows = load_data(config, None).train.windows
     expected = run_batches([len(w.token_ids) for w in windows], 8, 7, 2)[:6]
     assert len(batches) == 6 and header["warmup"] == 2
     for (tokens, labels), indices in zip(batches, expected):

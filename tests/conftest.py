@@ -365,3 +365,23 @@ def serve_saved_model():
     and tensorflow-text: {"rows": [{tokens, tags, starts, ends, entities}], "outputs",
     "modules" (of keras_bert and wd_train, those the process imported)}."""
     return _serve_fresh
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """`small_disk(size, where=tmp_path)`: a new folder `where/small` on a tmpfs of `size` (a
+    disk that fills up); skips where mounting is not allowed, unmounts after the test."""
+    mounted = []
+
+    def make(size: str, where: Path | None = None) -> Path:
+        mount = (where or tmp_path) / "small"
+        mount.mkdir()
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)],
+                          capture_output=True, check=False).returncode != 0:
+            pytest.skip("cannot mount a tmpfs here")
+        mounted.append(mount)
+        return mount
+
+    yield make
+    for mount in mounted:
+        subprocess.run(["umount", str(mount)], check=False)

@@ -597,7 +597,7 @@ def test_predict_jsonl_escapes_every_line_break_splitlines_knows(env, finished_r
     assert [json.loads(line)["text"] for line in lines] == texts
 
 
-def test_a_full_disk_while_writing_weights_names_weights_h5(tmp_path):
+def test_a_full_disk_while_writing_weights_names_weights_h5(small_disk):
     """h5py's write error on a full disk is a paragraph naming the temporary file: the error
     names weights.h5 and says "No space left on device"; no temporary file is left."""
     import h5py
@@ -605,37 +605,24 @@ def test_a_full_disk_while_writing_weights_names_weights_h5(tmp_path):
 
     from wd_train.files import replace_atomic
 
-    mount = tmp_path / "small"
-    mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
-                      capture_output=True, check=False).returncode != 0:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
-        def write(path):
-            with h5py.File(path, "w") as handle:
-                handle["kernel"] = np.zeros(200_000)
+    mount = small_disk("256k")
 
-        with pytest.raises(OSError) as caught:
-            replace_atomic(mount / "weights.h5", write)
-        assert caught.value.filename == str(mount / "weights.h5")
-        assert caught.value.strerror == "No space left on device"
-        assert list(mount.iterdir()) == []
-    finally:
-        subprocess.run(["umount", str(mount)], check=False)
+    def write(path):
+        with h5py.File(path, "w") as handle:
+            handle["kernel"] = np.zeros(200_000)
+
+    with pytest.raises(OSError) as caught:
+        replace_atomic(mount / "weights.h5", write)
+    assert caught.value.filename == str(mount / "weights.h5")
+    assert caught.value.strerror == "No space left on device"
+    assert list(mount.iterdir()) == []
 
 
-def test_a_full_disk_during_import_hf_is_one_line_naming_dst(env, wd_invoke):
-    mount = env.tmp / "small"
-    mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48k", "tmpfs", str(mount)],
-                      capture_output=True, check=False).returncode != 0:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
-        with deadline(DEADLINE):
-            result = wd_invoke("import-hf", env.hf_bert.write(env.tmp / "hf"), mount / "google",
-                               "--no-check")
-        check_one_line(result, Case("import-hf-full", None, f"{mount}/google/bert_model.ckpt: "
-                                    "cannot write (No space left on device)"), env)
-        assert list(mount.iterdir()) == []  # no temporary folder left
-    finally:
-        subprocess.run(["umount", str(mount)], check=False)
+def test_a_full_disk_during_import_hf_is_one_line_naming_dst(env, wd_invoke, small_disk):
+    mount = small_disk("48k", env.tmp)
+    with deadline(DEADLINE):
+        result = wd_invoke("import-hf", env.hf_bert.write(env.tmp / "hf"), mount / "google",
+                           "--no-check")
+    check_one_line(result, Case("import-hf-full", None, f"{mount}/google/bert_model.ckpt: "
+                                "cannot write (No space left on device)"), env)
+    assert list(mount.iterdir()) == []  # no temporary folder left

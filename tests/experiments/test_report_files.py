@@ -4,7 +4,6 @@ files written whole (a full disk leaves the earlier report, never charts without
 
 import json
 import shutil
-import subprocess
 
 import pytest
 
@@ -67,28 +66,22 @@ def test_to_json_and_loads_strict():
     assert loads_strict('{"f1": 0.5, "s": "\\u2028"}') == {"f1": 0.5, "s": "\u2028"}
 
 
-def test_a_full_disk_during_report_leaves_no_partial_set(tmp_path, finished_run, wd_invoke):
+def test_a_full_disk_during_report_leaves_no_partial_set(tmp_path, finished_run, wd_invoke,
+                                                         small_disk):
     """A tmpfs too small for the charts: one line naming a file of the report (not the
     staging folder) with the system's reason; the earlier summary.json and no new file, no
     temporary folder left."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
-                      capture_output=True, check=False).returncode != 0:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
-        run = shutil.copytree(finished_run[1], tmp_path / "run")  # with its history.csv, lr.csv
-        (mount / "summary.json").write_text('{"earlier": true}\n')
-        result = wd_invoke("report", run, "-o", mount, "-q")
-        assert result.exit_code == 2, result.stderr
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
-        assert f"{mount}/" in lines[0] and "No space left on device" in lines[0], lines[0]
-        assert ".tmp" not in lines[0], lines[0]
-        assert sorted(p.name for p in mount.iterdir()) == ["summary.json"]
-        assert (mount / "summary.json").read_text() == '{"earlier": true}\n'
-    finally:
-        subprocess.run(["umount", str(mount)], check=False)
+    mount = small_disk("64k")
+    run = shutil.copytree(finished_run[1], tmp_path / "run")  # with its history.csv, lr.csv
+    (mount / "summary.json").write_text('{"earlier": true}\n')
+    result = wd_invoke("report", run, "-o", mount, "-q")
+    assert result.exit_code == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert f"{mount}/" in lines[0] and "No space left on device" in lines[0], lines[0]
+    assert ".tmp" not in lines[0], lines[0]
+    assert sorted(p.name for p in mount.iterdir()) == ["summary.json"]
+    assert (mount / "summary.json").read_text() == '{"earlier": true}\n'
 
 
 def test_a_report_replaces_the_earlier_set_with_summary_json_last(tmp_path, finished_run,

@@ -149,3 +149,25 @@ def test_training_from_a_google_format_checkpoint(hf_bert, tiny_vocab_tokens, ti
     original = tf.train.load_variable(str(google / "bert_model.ckpt"),
                                       "bert/embeddings/word_embeddings")
     np.testing.assert_allclose(embeddings, original, atol=1e-6)  # lr ~0: still the checkpoint
+
+
+def test_the_code_version_is_read_when_a_run_starts(tmp_path, tiny_config_dict, write_config,
+                                                    tiny_dataset, monkeypatch):
+    """A run records the code that ran: the version is read (and kept for the process) before
+    any work, not when metrics.json is written, after a commit may have moved HEAD."""
+    import wd_train
+    from wd_train.training import run as run_module
+
+    class Stop(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Stop
+
+    monkeypatch.setattr(wd_train, "_code_version", None)
+    monkeypatch.setattr(run_module, "prepare_run_dir", stop)  # the run's first piece of work
+    path = write_config(tmp_path / "c.yaml", tiny_config_dict(tiny_dataset, tmp_path / "o"))
+    config, _ = load_config(path)
+    with pytest.raises(Stop):
+        train_run(config)
+    assert wd_train._code_version is not None

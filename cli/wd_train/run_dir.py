@@ -102,6 +102,9 @@ class RunMetrics(Record):
     train_tokens: int
     train_tokens_per_s: float
     wall_seconds: float
+    # the process's peak resident memory when the run ended (ru_maxrss): in a comparison run
+    # in one process, the peak over this cell and those before it
+    peak_rss_mib: float | None = None
     data: dict[str, SplitSize]
     labels: list[str]
     lowercase: bool

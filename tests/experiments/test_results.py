@@ -43,12 +43,14 @@ def test_a_result_line_carries_what_a_summary_needs(tmp_path):
     metrics = fake_metrics(tmp_path / "r", seed=3, f1=0.75)
     metrics.grid = {"optimizer.learning_rate": 3e-4}
     metrics.code_version = "0.1.0+gabc"
+    metrics.peak_rss_mib = 2048.5
     line = result_line(metrics).model_dump(mode="json")
     assert line["seed"] == 3 and line["test"]["f1"] == 0.75 and line["variant"] == "a"
     assert line["overrides"] == {"optimizer.schedule": "constant"}
     assert line["grid"] == {"optimizer.learning_rate": 3e-4}
     assert line["config"] == "/c.yaml" and line["schedule"] == "constant"
     assert line["status"] == "finished" and line["code_version"] == "0.1.0+gabc"
+    assert line["peak_rss_mib"] == 2048.5
     assert "report" not in line["dev"]  # seqeval's text report stays in report.txt
     # a line written before some keys existed still reads
     bare = ResultLine.model_validate({"dev": line["dev"], "seed": 1, "run_dir": "/x",

@@ -46,6 +46,9 @@ def test_run_directory_contract(finished_run):
     assert (run_dir / "vocab.txt").read_bytes() == dataset["vocab"].read_bytes()
     # the resolved config travels in metrics.json (and so in results lines): config.yaml's
     assert metrics["resolved_config"] == yaml.safe_load((run_dir / "config.yaml").read_text())
+    # the process's peak memory: TensorFlow alone takes far more than 100 MiB, and no test
+    # process gets near 64 GiB (a value in KiB or bytes taken for MiB would be out of range)
+    assert 100 < metrics["peak_rss_mib"] < 64 * 1024
     report = (run_dir / "report.txt").read_text()
     assert report.startswith(f"dev (best epoch {metrics['best_epoch']})") and "\ntest\n" in report
 

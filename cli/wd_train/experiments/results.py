@@ -66,6 +66,7 @@ class ResultLine(BaseModel):
     train_seconds: float | None = Field(None, ge=0.0, le=MAX_FIGURE)
     train_tokens_per_s: float | None = Field(None, ge=0.0, le=MAX_FIGURE)
     wall_seconds: float | None = Field(None, ge=0.0, le=MAX_FIGURE)
+    peak_rss_mib: float | None = Field(None, ge=0.0, le=MAX_FIGURE)
     run_dir: str
     config: str | None = None
     finished_at: str | None = None  # ISO 8601, UTC: orders runs

@@ -274,6 +274,7 @@ def _run_metrics(config: Config, setup: TrainingSetup, result: FitResult,
         train_tokens=result.train_tokens,
         train_tokens_per_s=round(result.train_tokens / max(result.train_seconds, 1e-9), 1),
         wall_seconds=round(wall_seconds, 3),
+        peak_rss_mib=peak_rss_mib(),
         data={split.name: _split_size(split)
               for split in (data.train, data.dev, data.test) if split is not None},
         labels=data.labels,
@@ -285,6 +286,17 @@ def _run_metrics(config: Config, setup: TrainingSetup, result: FitResult,
         resolved_config=saved_config(config),
         degenerate=_learned_nothing(best, data),
     )
+
+
+def peak_rss_mib() -> float | None:
+    """This process's peak resident memory so far, in MiB (None where the OS does not say)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    # Linux reports KiB, macOS bytes
+    scale = 1024 * 1024 if sys.platform == "darwin" else 1024
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale, 1)
 
 
 def _percent(share: float | None) -> str:

@@ -117,3 +117,23 @@ def test_a_study_table_is_its_evidence_as_report_computes_it(page, tmp_path, mon
     unbacked = [n for n in re.findall(r"(?<![\w.])\d+\.\d+(?![\w.])", prose)
                 if n not in evidence and f"{n}0" not in evidence]
     assert not unbacked, f"{page.relative_to(ROOT)}: numbers without evidence: {unbacked}"
+
+
+def test_the_speed_page_padding_figures_are_the_committed_ones():
+    """docs/speed.md's padding percentages are bench/padding.py's committed output, each one."""
+    import json
+
+    figures = json.loads((ROOT / "docs/speed/padding-conll2003.json").read_text())
+    expected = {round(100 * figures[key], 1) for key in ("own_longest", "multiples_of_16")}
+    rows = {row["count"]: row for row in figures["widths"]}
+    text = (ROOT / "docs/speed.md").read_text(encoding="utf-8")
+    start = text.index("- **Padding.**")
+    table = re.findall(r"^\s*\| (\d+) \| ([\d.]+) % \| ([\d.]+) % \|$", text[start:], re.M)
+    assert table, "docs/speed.md: the padding table is gone"
+    for count, batches, bound in table:
+        row = rows[int(count)]
+        assert (float(batches), float(bound)) == (round(100 * row["batches"], 1),
+                                                  round(100 * row["bound"], 1)), count
+    prose = re.sub(r"^\s*\|.*$", "", text[start:], flags=re.M)
+    quoted = {float(n) for n in re.findall(r"(\d+\.\d) %", prose)}
+    assert quoted <= expected, f"docs/speed.md quotes {quoted - expected} without evidence"

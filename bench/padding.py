@@ -40,8 +40,13 @@ def main() -> None:
     from wd_train import code_version
     from wd_train.bert_folder import read_bert_folder
     from wd_train.config import load_config
-    from wd_train.data.batching import (POOL_BATCHES, Padding, choose_length_buckets,
-                                        padding_efficiency, run_batches)
+    from wd_train.data.batching import (
+        POOL_BATCHES,
+        Padding,
+        choose_length_buckets,
+        padding_efficiency,
+        run_batches,
+    )
     from wd_train.data.dataset import load_data
 
     config, _ = load_config(args.config)

@@ -128,12 +128,12 @@ def test_the_speed_page_padding_figures_are_the_committed_ones():
     rows = {row["count"]: row for row in figures["widths"]}
     text = (ROOT / "docs/speed.md").read_text(encoding="utf-8")
     start = text.index("- **Padding.**")
-    table = re.findall(r"^\s*\| (\d+) \| ([\d.]+) % \| ([\d.]+) % \|$", text[start:], re.M)
+    table = re.findall(r"^\s*\| (\d+) \| ([\d.]+) % \| ([\d.]+) % \|$", text[start:], re.MULTILINE)
     assert table, "docs/speed.md: the padding table is gone"
     for count, batches, bound in table:
         row = rows[int(count)]
         assert (float(batches), float(bound)) == (round(100 * row["batches"], 1),
                                                   round(100 * row["bound"], 1)), count
-    prose = re.sub(r"^\s*\|.*$", "", text[start:], flags=re.M)
+    prose = re.sub(r"^\s*\|.*$", "", text[start:], flags=re.MULTILINE)
     quoted = {float(n) for n in re.findall(r"(\d+\.\d) %", prose)}
     assert quoted <= expected, f"docs/speed.md quotes {quoted - expected} without evidence"

@@ -53,13 +53,51 @@ def resolve(activation: str, meta: ImportMeta | None) -> tuple[str, float]:
 
 
 def feed_forward_activation(activation: str):
-    """What keras_bert's get_model is given: its own 'gelu' (tanh) or the exact one."""
-    if activation == "gelu_tanh":
-        return "gelu"
+    """What keras_bert's get_model is given for its feed-forward layers: the tanh GELU (its own
+    formula) or the exact one, each with a hand-written gradient (see `_lean_gelu`)."""
+    return _lean_gelu(activation)
+
+
+def _lean_gelu(activation: str):
+    """The GELU with a hand-written gradient that keeps only its input for the backward pass.
+
+    Differentiated op by op, the tanh form keeps about five tensors of the feed-forward layer's
+    size (batch × length × intermediate) per layer until the backward pass: the largest part of
+    a step's transient memory. Here the forward values are the same ops in the same order as
+    keras_transformer's `gelu` (bit-identical), and the backward pass recomputes the tanh from
+    the input: the same derivative, rounded differently (float32 reassociation)."""
+    import math
+
     import tensorflow as tf
 
+    if activation == "gelu_tanh":
+        root = math.sqrt(2.0 / math.pi)
+
+        @tf.custom_gradient
+        def gelu(x):
+            # keras_transformer.gelu.gelu, written identically
+            y = 0.5 * x * (1.0 + tf.tanh(root * (x + 0.044715 * x * x * x)))
+
+            def backward(dy):
+                t = tf.tanh(root * (x + 0.044715 * x * x * x))
+                slope = root * (1.0 + 3.0 * 0.044715 * x * x)
+                return dy * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * slope)
+
+            return y, backward
+
+        return gelu
+
+    @tf.custom_gradient
     def gelu_erf(x):
-        return tf.nn.gelu(x, approximate=False)
+        y = tf.nn.gelu(x, approximate=False)
+
+        def backward(dy):
+            # d/dx x·Φ(x) = Φ(x) + x·φ(x)
+            cdf = 0.5 * tf.math.erfc(-x / math.sqrt(2.0))  # as tf.nn.gelu's forward pass
+            pdf = tf.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+            return dy * (cdf + x * pdf)
+
+        return y, backward
 
     return gelu_erf
 

@@ -237,6 +237,7 @@ def report_command(
     rename: Annotated[list[str], typer.Option(
         "--rename", metavar="OLD=NEW", help="Call group OLD NEW in the summary (repeatable), "
         "e.g. to set another comparison's warmup_decay runs beside this one's as softmax. "
+        "Groups given one name are merged if no seed is in two of them. "
         "--only and --baseline take the new name.")] = [],  # noqa: B006
     only: Annotated[list[str], typer.Option(
         "--only", metavar="GROUP", help="Summarise only these groups (repeatable), in this "

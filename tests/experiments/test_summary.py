@@ -177,8 +177,28 @@ def test_report_renames_groups_and_their_runs_before_the_baseline_is_chosen(tmp_
     assert "softmax+const" in (tmp_path / "summary.md").read_text()
     with pytest.raises(WdTrainError, match="no group 'softmx' \\(groups: wd, crf, constant\\)"):
         report([results], renames=["softmx=x"])
-    with pytest.raises(WdTrainError, match="two groups would be called 'crf'"):
+    with pytest.raises(WdTrainError, match="'wd' and 'crf' would both be called 'crf' and "
+                                           "both have seed 1"):
         report([results], renames=["wd=crf"])
+
+
+def test_groups_renamed_to_one_name_merge_when_no_seed_is_in_both(tmp_path):
+    """One setting recorded under two names (seed 1 without an override, seeds 2 and 3 with
+    one): renamed to one name, its three seeds pair with the baseline's."""
+    records = [record(tmp_path, f"b{seed}", seed, 0.80 + 0.001 * seed, variant="base")
+               for seed in (1, 2, 3)]
+    records.append(record(tmp_path, "x1", 1, 0.82, variant="best"))
+    records += [record(tmp_path, f"x{seed}", seed, 0.81 + 0.001 * seed, variant="best+x")
+                for seed in (2, 3)]
+    results = tmp_path / "results.jsonl"
+    results.write_text("".join(json.dumps(r.model_dump(mode="json")) + "\n" for r in records))
+    summary = as_dict(report([results], renames=["best=new", "best+x=new"], baseline="base"))
+    assert [g["name"] for g in summary["groups"]] == ["base", "new"]
+    new = summary["groups"][1]
+    assert new["n"] == 3 and new["seeds"] == [1, 2, 3]
+    test = next(d for d in summary["differences"] if d["split"] == "test")
+    assert test["n"] == 3 and test["mean"] == pytest.approx(  # F1 points
+        100 * ((0.82 - 0.801) + (0.812 - 0.802) + (0.813 - 0.803)) / 3)
 
 
 def test_report_keeps_only_the_groups_asked_for_in_their_order(tmp_path):

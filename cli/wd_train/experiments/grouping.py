@@ -4,6 +4,7 @@ tell them apart), or by the value of any config key (`--by optimizer.learning_ra
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ from ..errors import WdTrainError
 from ..run_dir import CONFIG_FILE
 from .grid import group_name
 from .results import ResultLine
+
+log = logging.getLogger(__name__)
 
 BY_VARIANT = "variant"
 # Overrides that tell runs of one setting apart, or check them, rather than define a setting.
@@ -144,18 +147,31 @@ def rename_groups(groups: dict[str, list[ResultLine]], pairs: list[str],
     take the new name as their variant too (grouped by a config key, they keep theirs), so that
     summary.json's runs say what its tables say. Lets one report put runs of different
     comparisons side by side (the compare's `warmup_decay` as the heads study's `softmax`)
-    without editing their results files."""
+    without editing their results files.
+
+    Groups renamed to one name are merged when no seed is in two of them: the same setting,
+    recorded under different names (one seed run with an override, the others without), so
+    that its seeds pair with the baseline's. Two runs of one seed under one name would be
+    ambiguous, so that is refused."""
     renames = _resolve_renames(pairs, list(groups))
-    names = [renames.get(name, name) for name in groups]
-    clash = next((name for name in names if names.count(name) > 1), None)
-    if clash is not None:
-        raise WdTrainError(f"--rename: two groups would be called {clash!r}; runs of different "
-                           "groups are not merged")
     renamed: dict[str, list[ResultLine]] = {}
+    merged_from: dict[str, list[str]] = {}
     for name, runs in groups.items():
         new = renames.get(name, name)
-        renamed[new] = runs if new == name or by != BY_VARIANT else [
+        runs = runs if new == name or by != BY_VARIANT else [
             r.model_copy(update={"variant": new}) for r in runs]
+        if new in renamed:
+            shared = sorted({r.seed for r in renamed[new]} & {r.seed for r in runs})
+            if shared:
+                raise WdTrainError(
+                    f"--rename: {' and '.join(map(repr, [*merged_from[new], name]))} would both "
+                    f"be called {new!r} and both have seed {shared[0]}; runs of one seed are "
+                    "not merged")
+        renamed.setdefault(new, []).extend(runs)
+        merged_from.setdefault(new, []).append(name)
+    for new, names in merged_from.items():
+        if len(names) > 1:
+            log.info(f"{new}: the runs of groups {', '.join(names)} (renamed to one name)")
     return renamed
 
 

@@ -241,6 +241,12 @@ def _torch_matmul_peak(torch, seconds: float, size: int = 2048) -> float:
 
 # --- compare -------------------------------------------------------------------------------
 
+def _code_version() -> str:
+    from wd_train import code_version
+
+    return code_version()
+
+
 def compare(args) -> None:
     ours, theirs = (json.loads(Path(p).read_text()) for p in (args.wd_train, args.torch))
     for r in (ours, theirs):
@@ -254,7 +260,8 @@ def compare(args) -> None:
     print(f"ratio real: {real:.2f}  ratio padded: {padded:.2f}")
     if args.json:
         Path(args.json).write_text(json.dumps(
-            {"wd_train": ours, "pytorch": theirs, "ratio_real": round(real, 4),
+            {"code_version": _code_version(), "wd_train": ours, "pytorch": theirs,
+             "ratio_real": round(real, 4),
              "ratio_padded": round(padded, 4)}, indent=1) + "\n")
 
 

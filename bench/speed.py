@@ -164,7 +164,10 @@ def main() -> None:
         predict_tags(predict, dev_windows, sentences, data.labels, batch_size * 2, padding)
         eval_per_s = round(len(sentences) / (time.perf_counter() - begun), 1)
 
+    from wd_train import code_version
+
     figures = {
+        "code_version": code_version(),
         "device": describe_device() if gpus else describe_device() + f", {_cores()} cores",
         "setting": args.precision + (" + XLA" if args.xla else "") + (
             " + fused update" if args.fused_update and not args.xla else "") + (

@@ -111,6 +111,20 @@ def test_the_summary_states_the_selection_and_counts_divergence(records):
     assert "the test differences are the unbiased answer" in text
 
 
+def test_a_grid_of_one_variant_points_to_comparing_its_points(records):
+    """One variant has no other to be compared with at its best point: the summary says so and
+    how to compare its grid points instead, not that a variant has no eligible point."""
+    from wd_train.experiments.grouping import group_results
+
+    text = summary_markdown(build_summary(group_results(
+        [r for r in records if r.variant == "warmup"])))
+    assert "One variant: no comparison between variants" in text
+    assert "--by optimizer.learning_rate --baseline learning_rate=VALUE" in text
+    assert "No comparison: the baseline" not in text and "own best point, against" not in text
+    both = summary_markdown(build_summary(group_results(records)))
+    assert "One variant" not in both and "own best point, against" in both
+
+
 def test_lr_sensitivity_is_drawn_from_the_summary(records, tmp_path):
     from wd_train.experiments.grouping import group_results
     from wd_train.experiments.plots import SENSITIVITY_PLOT, sensitivity_lines

@@ -217,15 +217,23 @@ def grid_markdown(grid: GridSummary, table) -> list[str]:
     lines += table(["variant", "best point", "dev F1", "test F1",
                     f"points within {grid.tolerance:g} dev F1 point of the best"], rows, 2)
 
-    lines += ["", f"### At each variant's own best point, against {grid.baseline}'s best", ""]
-    if grid.at_best:
-        rows, holm_used = difference_rows(grid.at_best)
-        lines += table(["difference", "split", "n", "F1 points", "95 % CI",
-                        "p (Holm)" if holm_used else "p", "seeds for 80 % power", "verdict"],
-                       rows, 2)
-        lines += ["", *(f"- {d.split} F1: {d.verdict}" for d in grid.at_best)]
+    if len(grid.best) == 1:  # one variant: its grid points are what a reader compares
+        key = grid.keys[0]
+        lines += ["", ("One variant: no comparison between variants. To compare its grid points "
+                  f"paired by seed: `wd-train report FILE --by {key} --baseline "
+                  f"{key.split('.')[-1]}=VALUE`.")]
     else:
-        lines += ["No comparison: the baseline or every other variant has no eligible point."]
+        lines += ["", f"### At each variant's own best point, against {grid.baseline}'s best",
+                  ""]
+        if grid.at_best:
+            rows, holm_used = difference_rows(grid.at_best)
+            lines += table(["difference", "split", "n", "F1 points", "95 % CI",
+                            "p (Holm)" if holm_used else "p", "seeds for 80 % power",
+                            "verdict"], rows, 2)
+            lines += ["", *(f"- {d.split} F1: {d.verdict}" for d in grid.at_best)]
+        else:
+            lines += [("No comparison: the baseline or every other variant has no eligible "
+                      "point.")]
 
     if grid.at_points:
         lines += ["", ("### At every shared grid point (each point its own family, not adjusted "

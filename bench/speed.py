@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
 import time
 from pathlib import Path
@@ -165,6 +164,7 @@ def main() -> None:
         eval_per_s = round(len(sentences) / (time.perf_counter() - begun), 1)
 
     from wd_train import code_version
+    from wd_train.training.run import peak_rss_mib
 
     figures = {
         "code_version": code_version(),
@@ -192,7 +192,7 @@ def main() -> None:
         "update_share": round(update_ms / step_ms, 4),
         "eval_sentences_per_s": eval_per_s,
         "setup_seconds": round(load_seconds, 1),
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mib": peak_rss_mib(),
     }
     if args.json:
         print(json.dumps(figures))

@@ -75,3 +75,33 @@ def test_the_lr_grid_is_the_conll_recipe_on_a_subset_at_each_rate():
             f"optimizer.schedule={cell.variant}", f"training.seed={cell.seed}",
             "data.limit=1000", f"optimizer.learning_rate={cell.point['optimizer.learning_rate']}"])
         assert cell.config.model_dump(exclude={"output"}) == recipe.model_dump(exclude={"output"})
+
+
+def test_the_lr_confirmation_is_the_conll_recipe_at_each_rate_with_the_fused_update():
+    """configs/conll2003-lr-confirm.yaml changes only the schedule, the peak rate (its grid) and
+    the update's fusion (same math to float32 reassociation) from configs/conll2003.yaml."""
+    path = CONFIGS / "conll2003-lr-confirm.yaml"
+    grid, _ = load_config(path)
+    cells = plan_cells(path, grid, [])
+    assert len(cells) == 2 * 3 * 3
+    for cell in cells:
+        recipe, _ = load_config(CONFIGS / "conll2003.yaml", [
+            f"optimizer.schedule={cell.variant}", f"training.seed={cell.seed}",
+            "training.fused_update=true",
+            f"optimizer.learning_rate={cell.point['optimizer.learning_rate']}"])
+        assert cell.config.model_dump(exclude={"output"}) == recipe.model_dump(exclude={"output"})
+
+
+def test_the_precision_study_is_the_lr_grid_cell_at_3e_4_in_each_precision():
+    """configs/conll2003-precision.yaml is the LR grid's warmup_decay cell at 3e-4 (the subset),
+    in float32 and in mixed_bfloat16: nothing else differs."""
+    path = CONFIGS / "conll2003-precision.yaml"
+    study, _ = load_config(path)
+    cells = plan_cells(path, study, [])
+    assert {(cell.variant, cell.seed) for cell in cells} == {
+        (precision, seed) for precision in ("float32", "mixed_bfloat16") for seed in (1, 2, 3)}
+    for cell in cells:
+        recipe, _ = load_config(CONFIGS / "conll2003.yaml", [
+            "optimizer.schedule=warmup_decay", f"training.seed={cell.seed}", "data.limit=1000",
+            "optimizer.learning_rate=3e-4", f"training.precision={cell.variant}"])
+        assert cell.config.model_dump(exclude={"output"}) == recipe.model_dump(exclude={"output"})

@@ -23,6 +23,29 @@ def test_info_reports_versions_devices_auto_settings_and_a_matmul_probe(wd_invok
     text = wd_invoke("info").stdout
     assert "auto settings: device" in text and "matmul peak (1 s probe): float32" in text
     assert "CPU bfloat16: " in text
+    assert info["cpu_kernels"] in ("oneDNN", "Eigen")
+    assert f"CPU kernels: {info['cpu_kernels']} (TF_ENABLE_ONEDNN_OPTS=" in text
+
+
+@pytest.mark.parametrize(("switch", "expected"), [(None, "oneDNN"), ("0", "Eigen"), ("1", "oneDNN")])
+def test_wd_train_chooses_onednn_kernels_unless_the_user_says_otherwise(switch, expected):
+    """Importing wd_train before TensorFlow turns oneDNN's CPU kernels on (TensorFlow's default
+    is Eigen's on many CPUs); a TF_ENABLE_ONEDNN_OPTS the user set wins. The run's device name
+    records which, as results depend on it."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    if switch is not None:
+        env["TF_ENABLE_ONEDNN_OPTS"] = switch
+    code = ("import wd_train, tensorflow\n"
+            "from wd_train.training.device import describe_device, onednn_enabled\n"
+            "print(onednn_enabled(), describe_device())")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=300, check=True).stdout.split("\n")[-2]
+    assert out.startswith(str(expected == "oneDNN"))
+    assert out.endswith(", oneDNN)") == (expected == "oneDNN")
 
 
 def test_version(wd_invoke):

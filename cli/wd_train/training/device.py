@@ -3,6 +3,7 @@ every random source a run uses."""
 
 from __future__ import annotations
 
+import os
 import platform
 from importlib import metadata
 
@@ -22,9 +23,22 @@ def describe_device() -> str:
 
     gpus = tf.config.list_physical_devices("GPU")
     if not gpus:
-        return f"CPU ({platform.machine()})"
+        return f"CPU ({platform.machine()}{', oneDNN' if onednn_enabled() else ''})"
     details = tf.config.experimental.get_device_details(gpus[0])
     return f"GPU ({details.get('device_name', gpus[0].name)})"
+
+
+def onednn_enabled() -> bool:
+    """Whether TensorFlow runs its CPU ops with oneDNN's kernels (else Eigen's): what
+    TF_ENABLE_ONEDNN_OPTS, which wd-train sets to 1 unless it is set (wd_train/__init__.py),
+    made of this TensorFlow build on this CPU. Run records carry it in their device name, since
+    the two round float32 sums differently."""
+    try:
+        from tensorflow.python.util import _pywrap_util_port  # TensorFlow's own check
+
+        return bool(_pywrap_util_port.IsMklEnabled())
+    except (ImportError, AttributeError):  # the private module moved: the switch as set
+        return os.environ.get("TF_ENABLE_ONEDNN_OPTS", "").lower() in ("1", "true")
 
 
 def seed_everything(seed: int) -> None:
@@ -159,6 +173,7 @@ def machine_info(probe_seconds: float = 1.0) -> dict:
         "gpus_found": len(gpus),
         "devices": devices,
         "cpu_bf16": cpu_bf16(read_cpuinfo()),
+        "cpu_kernels": "oneDNN" if onednn_enabled() else "Eigen",
         "auto": {"precision": auto_precision(gpus), "jit_compile": bool(gpus),
                  "device": "GPU" if gpus else "CPU"},
         "matmul_peak_gflops": {"float32": round(matmul_peak("float32", probe_seconds), 1)},
@@ -184,6 +199,9 @@ def info_text(info: dict) -> str:
     if info["gpus_found"] == 0:
         lines.append("no GPU visible to TensorFlow: training runs on the CPU")
     lines.append(bf16_text(info["cpu_bf16"]))
+    lines.append(f"CPU kernels: {info['cpu_kernels']} (TF_ENABLE_ONEDNN_OPTS=" + (
+        "0 chooses Eigen's, whose float32 results do not depend on the CPU's instruction set)"
+        if info["cpu_kernels"] == "oneDNN" else "1 chooses oneDNN's, faster on CPUs)"))
     auto = info["auto"]
     lines.append(f"auto settings: device {auto['device']}, precision {auto['precision']}, "
                  f"jit_compile {str(auto['jit_compile']).lower()}")

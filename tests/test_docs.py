@@ -137,3 +137,27 @@ def test_the_speed_page_padding_figures_are_the_committed_ones():
     prose = re.sub(r"^\s*\|.*$", "", text[start:], flags=re.MULTILINE)
     quoted = {float(n) for n in re.findall(r"(\d+\.\d) %", prose)}
     assert quoted <= expected, f"docs/speed.md quotes {quoted - expected} without evidence"
+
+
+def test_the_speed_page_tables_are_committed_bench_outputs():
+    """Every row of docs/speed.md's measured speed tables is a row bench/speed.sh printed into a
+    committed docs/speed/*.md (beside its JSON); every `ratio real/padded` quoted is in a
+    committed bench/peer.sh JSON."""
+    import json
+
+    text = (ROOT / "docs/speed.md").read_text(encoding="utf-8")
+    printed = set()
+    for output in (ROOT / "docs/speed").glob("speed-*.md"):
+        assert output.with_suffix(".json").is_file(), f"{output}: its JSON is not committed"
+        printed |= set(output.read_text(encoding="utf-8").splitlines())
+    rows = [line for line in text.splitlines()
+            if line.startswith("| ") and " tok/s" not in line and "GFLOP/s" not in line
+            and re.search(r"\| float32 \d+", line)]
+    assert rows, "docs/speed.md: no measured speed table"
+    assert [row for row in rows if row not in printed] == []
+    ratios = set()
+    for output in (ROOT / "docs/speed").glob("peer-*.json"):
+        figures = json.loads(output.read_text())
+        ratios.add((f"{figures['ratio_real']:.2f}", f"{figures['ratio_padded']:.2f}"))
+    quoted = re.findall(r"ratio real: (\d\.\d\d)  ratio padded: (\d\.\d\d)", text)
+    assert quoted and set(quoted) <= ratios

@@ -92,16 +92,19 @@ def test_the_lr_confirmation_is_the_conll_recipe_at_each_rate_with_the_fused_upd
         assert cell.config.model_dump(exclude={"output"}) == recipe.model_dump(exclude={"output"})
 
 
-def test_the_precision_study_is_the_lr_grid_cell_at_3e_4_in_each_precision():
-    """configs/conll2003-precision.yaml is the LR grid's warmup_decay cell at 3e-4 (the subset),
-    in float32 and in mixed_bfloat16: nothing else differs."""
-    path = CONFIGS / "conll2003-precision.yaml"
+def test_the_numerics_study_is_the_lr_grid_cell_at_3e_4_in_each_numerics():
+    """configs/conll2003-numerics.yaml is the LR grid's warmup_decay cell at 3e-4 (the subset),
+    as it trains by default, with the fused update, in mixed_bfloat16: nothing else differs."""
+    path = CONFIGS / "conll2003-numerics.yaml"
     study, _ = load_config(path)
     cells = plan_cells(path, study, [])
+    setting = {"float32": ["training.precision=float32"],
+               "fused_update": ["training.precision=float32", "training.fused_update=true"],
+               "mixed_bfloat16": ["training.precision=mixed_bfloat16"]}
     assert {(cell.variant, cell.seed) for cell in cells} == {
-        (precision, seed) for precision in ("float32", "mixed_bfloat16") for seed in (1, 2, 3)}
+        (variant, seed) for variant in setting for seed in (1, 2, 3)}
     for cell in cells:
         recipe, _ = load_config(CONFIGS / "conll2003.yaml", [
             "optimizer.schedule=warmup_decay", f"training.seed={cell.seed}", "data.limit=1000",
-            "optimizer.learning_rate=3e-4", f"training.precision={cell.variant}"])
+            "optimizer.learning_rate=3e-4", *setting[cell.variant]])
         assert cell.config.model_dump(exclude={"output"}) == recipe.model_dump(exclude={"output"})

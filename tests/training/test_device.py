@@ -101,6 +101,15 @@ def test_cpu_bf16_is_read_from_the_cpu_flags(cpuinfo, native, flags):
     expected = {True: "CPU bfloat16: native", False: "CPU bfloat16: not native",
                 None: "CPU bfloat16: unknown"}[native]
     assert text.startswith(expected)
+    if native is not None:  # where a user reads what bfloat16 did to F1 and speed
+        assert "docs/speed.md#bfloat16" in text
+
+
+def test_the_bfloat16_figures_info_points_to_exist():
+    from pathlib import Path
+
+    page = (Path(__file__).parents[2] / "docs" / "speed.md").read_text()
+    assert "\n## bfloat16\n" in page
 
 
 def test_read_cpuinfo_reads_a_file_or_says_none(tmp_path):

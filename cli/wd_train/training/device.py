@@ -216,7 +216,9 @@ def bf16_text(bf16: dict) -> str:
         return "CPU bfloat16: unknown (no CPU flags to read on this system)"
     if not bf16["native"]:
         return ("CPU bfloat16: not native (no AMX-BF16 / AVX512-BF16 flag): "
-                "training.precision=mixed_bfloat16 has no bf16 hardware to use here")
+                "training.precision=mixed_bfloat16 has no bf16 hardware to use here (what it "
+                "does to F1 and speed on CoNLL-2003: docs/speed.md#bfloat16)")
     return (f"CPU bfloat16: native ({', '.join(bf16['flags'])}): "
             "`--set training.precision=mixed_bfloat16` can be faster; `auto` keeps float32 on "
-            "CPUs so that a run gives the same F1 on every machine")
+            "CPUs so that a run gives the same F1 on every machine (what it does to F1 and "
+            "speed on CoNLL-2003: docs/speed.md#bfloat16)")

@@ -90,6 +90,7 @@ class RunMetrics(Record):
     device: str
     precision: str = "float32"  # the compute dtype policy the run trained with
     jit_compile: bool = False  # XLA
+    fused_update: bool = False  # the update alone compiled by XLA (training.fused_update, resolved)
     distribution: str = "none"  # tf.distribute strategy, and its replicas in sync
     replicas: int = 1
     pad_to_multiple_of: int = 1

@@ -121,7 +121,7 @@ def test_an_anchor_bomb_in_a_typed_key_is_refused_quickly_and_briefly(tmp_path):
     ("training.jit_compile", "sometimes", "expected true or false or auto (got 'sometimes')"),
     ("training.jit_compile", None, "expected true or false or auto (got None)"),
     ("model.lowercase", "yes", "expected true or false (got 'yes')"),
-    ("training.fused_update", 1, "expected true or false (got 1)"),
+    ("training.fused_update", 1, "expected true or false or auto (got 1)"),
 ])
 def test_booleans_are_strict(tmp_path, key, value, message):
     """`jit_compile: 1` once meant XLA on; `sometimes` gave two lines of pydantic internals."""

@@ -34,7 +34,7 @@ for path in sys.argv[1:]:
                         progress=lambda phase, done, total, v: losses.append(v["loss"]))
     out[path] = {"losses": losses, "replicas": metrics.replicas,
                  "distribution": metrics.distribution, "dev_f1": metrics.dev.f1,
-                 "steps": metrics.steps}
+                 "steps": metrics.steps, "fused_update": metrics.fused_update}
 print(json.dumps(out))
 '''
 
@@ -59,6 +59,8 @@ def test_mirrored_over_two_devices_follows_one_device(tmp_path, tiny_dataset, ti
     single, mirrored = runs[str(paths[0])], runs[str(paths[1])]
     assert (single["replicas"], mirrored["replicas"]) == (1, 2)
     assert mirrored["distribution"] == "mirrored"
+    # training.fused_update `auto`: on alone, off under a strategy (which it does not support)
+    assert (single["fused_update"], mirrored["fused_update"]) == (True, False)
     assert len(single["losses"]) == len(mirrored["losses"]) > 10
     assert mirrored["steps"] == single["steps"]
     # the same trajectory: every step's loss (normalised over the global batch) agrees to

@@ -279,14 +279,15 @@ class TrainingConfig(Section):
         description="Compile the training and evaluation steps with XLA. `auto`: on with a "
         "GPU, off on CPUs. Each batch shape compiles once: see data.pad_to_multiple_of.",
     )
-    fused_update: bool = Field(
-        False,
+    fused_update: bool | Literal["auto"] = Field(
+        "auto",
         description="Compile the optimizer's update alone with XLA (one compilation: the "
         "parameters' shapes are fixed), so that AdamWarmup's element-wise steps become one or "
         "two passes over the parameters instead of about ten. Same math (its schedule, weight "
         "decay pattern, lr factors and float16 loss-scale skips), to float32 reassociation: the "
-        "embedding table's sparse gradient is made dense first. Without tf.distribute only; "
-        "with training.jit_compile on, the whole step, update included, is compiled anyway.",
+        "embedding table's sparse gradient is made dense first. `auto`: on, except under a "
+        "tf.distribute strategy, which it does not support (`true` there is refused); with "
+        "training.jit_compile on, the whole step, update included, is compiled anyway.",
     )
     gpu: int | list[int] | None = Field(
         None,

@@ -246,7 +246,7 @@ def fit(
     if loss_average == "words":
         words_per_batch = batch_size * sum(w.num_words for w in windows) / len(windows)
     train_step = make_train_step(model, optimizer, words_per_batch, jit_compile, strategy,
-                                 training.fused_update)
+                                 setup.fused_update)
     predict = make_predict_function(model, jit_compile, constraints)
     shapes: set[tuple[int, int]] = set()
     lengths = np.array([len(w.token_ids) for w in windows])

@@ -49,6 +49,7 @@ class TrainingSetup:
     device: str  # for the log and metrics.json
     constraints: Any  # the tag scheme's, under constrained decoding; else None
     length_buckets: tuple[int, ...] = ()  # with XLA and data.length_buckets: the padded widths
+    fused_update: bool = False  # training.fused_update resolved (`auto`: on without a strategy)
 
     @property
     def padding(self) -> Padding:
@@ -84,9 +85,10 @@ def build_training(config: Config, *, folder: BertFolder | None = None,
         raise WdTrainError("training.precision: mixed_float16 is not supported with "
                            f"training.distribution {distribution.kind} (its loss scaling skips "
                            "steps per replica); use mixed_bfloat16")
-    if distribution.strategy is not None and config.training.fused_update:
+    if distribution.strategy is not None and config.training.fused_update is True:
         raise WdTrainError("training.fused_update: not supported with training.distribution "
                            f"{distribution.kind} (the update follows the replicas' all-reduce)")
+    fused_update = distribution.strategy is None and config.training.fused_update in (True, "auto")
     set_precision(precision)  # before the model is built
     if jit_compile is None:
         jit_compile = bool(gpus) if config.training.jit_compile == "auto" \
@@ -126,7 +128,7 @@ def build_training(config: Config, *, folder: BertFolder | None = None,
                          optimizer=optimizer, precision=precision, jit_compile=jit_compile,
                          pad_to_multiple_of=pad_to_multiple_of, pool_batches=pool_batches,
                          distribution=distribution, device=device, constraints=constraints,
-                         length_buckets=length_buckets)
+                         length_buckets=length_buckets, fused_update=fused_update)
 
 
 def xla_length_buckets(config: Config, data: EncodedData, pool_batches: int) -> tuple[int, ...]:

@@ -66,28 +66,26 @@ def test_the_best_conll_recipe_is_the_heads_study_bilstm_crf_cell():
 def test_the_lr_grid_is_the_conll_recipe_on_a_subset_at_each_rate():
     """configs/conll2003-lr-grid.yaml changes only the schedule, the peak rate (its grid) and
     data.limit from configs/conll2003.yaml: its verdict is about the rate, not the recipe."""
-    path = CONFIGS / "conll2003-lr-grid.yaml"
-    grid, _ = load_config(path)
-    cells = plan_cells(path, grid, [])
-    assert len(cells) == 2 * 5 * 3
-    for cell in cells:
-        recipe, _ = load_config(CONFIGS / "conll2003.yaml", [
-            f"optimizer.schedule={cell.variant}", f"training.seed={cell.seed}",
-            "data.limit=1000", f"optimizer.learning_rate={cell.point['optimizer.learning_rate']}"])
-        assert cell.config.model_dump(exclude={"output"}) == recipe.model_dump(exclude={"output"})
+    _assert_rate_grid_is_the_recipe("conll2003-lr-grid.yaml", 2 * 5 * 3, ["data.limit=1000"])
 
 
 def test_the_lr_confirmation_is_the_conll_recipe_at_each_rate_with_the_fused_update():
     """configs/conll2003-lr-confirm.yaml changes only the schedule, the peak rate (its grid) and
     the update's fusion (same math to float32 reassociation) from configs/conll2003.yaml."""
-    path = CONFIGS / "conll2003-lr-confirm.yaml"
+    _assert_rate_grid_is_the_recipe("conll2003-lr-confirm.yaml", 2 * 3 * 3,
+                                    ["training.fused_update=true"])
+
+
+def _assert_rate_grid_is_the_recipe(name: str, count: int, changes: list[str]) -> None:
+    """Every cell of the schedule × learning-rate grid configs/`name` is configs/conll2003.yaml
+    with the cell's schedule, seed and rate, and `changes`: nothing else."""
+    path = CONFIGS / name
     grid, _ = load_config(path)
     cells = plan_cells(path, grid, [])
-    assert len(cells) == 2 * 3 * 3
+    assert len(cells) == count
     for cell in cells:
         recipe, _ = load_config(CONFIGS / "conll2003.yaml", [
-            f"optimizer.schedule={cell.variant}", f"training.seed={cell.seed}",
-            "training.fused_update=true",
+            f"optimizer.schedule={cell.variant}", f"training.seed={cell.seed}", *changes,
             f"optimizer.learning_rate={cell.point['optimizer.learning_rate']}"])
         assert cell.config.model_dump(exclude={"output"}) == recipe.model_dump(exclude={"output"})
 

@@ -4,6 +4,7 @@ import pytest
 import yaml
 
 from wd_train.config import load_config
+from wd_train.config.loading import read_config
 from wd_train.errors import WdTrainError
 
 BASE = {
@@ -133,3 +134,16 @@ def test_booleans_are_strict(tmp_path, key, value, message):
     with pytest.raises(WdTrainError) as caught:
         load_config(path)
     assert str(caught.value) == f"{path}: {key}: {message}"
+
+
+def test_exponent_without_a_dot_is_a_float_in_files_and_overrides(tmp_path):
+    from wd_train.config.loading import parse_override
+
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(BASE) + "optimizer: {learning_rate: 3e-5, min_lr: 1E-7}\n",
+                    encoding="utf-8")
+    raw = read_config(path)
+    assert raw["optimizer"] == {"learning_rate": 3e-5, "min_lr": 1e-7}
+    assert parse_override("optimizer.learning_rate=2e-5") == (["optimizer", "learning_rate"],
+                                                               2e-5)
+    assert parse_override("output.dir=1e5x")[1] == "1e5x"  # not a number: stays text

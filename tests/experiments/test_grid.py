@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import yaml
 
 from wd_train.errors import WdTrainError
 
@@ -150,6 +151,32 @@ def test_grid_schema_errors(tiny_config_dict, write_config, tmp_path, tiny_datas
                         tiny_config_dict(tiny_dataset, tmp_path / "o", compare=compare))
     with pytest.raises(WdTrainError, match=message):
         load_config(path)
+
+
+def test_exponent_floats_written_without_a_dot_are_numbers(tiny_config_dict, tmp_path,
+                                                          tiny_dataset):
+    """PyYAML reads `1e-4` as a string; the config loader reads it as YAML 1.2 does, so it names
+    the same cell as `0.0001` (and both in one grid are one value listed twice)."""
+    from wd_train.config import load_config
+    from wd_train.experiments.comparison import plan_cells
+
+    def config_with_rates(*rates):
+        compare = {"variants": {"a": {"optimizer.schedule": "constant"}}, "seeds": [1],
+                   "grid": {"optimizer.learning_rate": [f"RATE{i}" for i in range(len(rates))]}}
+        text = yaml.safe_dump(tiny_config_dict(tiny_dataset, tmp_path / "o", compare=compare))
+        for i, rate in enumerate(rates):
+            text = text.replace(f"RATE{i}", rate)
+        path = tmp_path / "c.yaml"
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    path = config_with_rates("1e-4", "3E-5")
+    config, _ = load_config(path)
+    assert config.compare.grid["optimizer.learning_rate"] == [1e-4, 3e-5]
+    assert [c.name for c in plan_cells(path, config, [])] == [
+        "a/learning_rate=0.0001/seed-1", "a/learning_rate=3e-5/seed-1"]
+    with pytest.raises(WdTrainError, match="listed twice"):
+        load_config(config_with_rates("1e-4", "0.0001"))
 
 
 def test_list_cells_and_cell_need_a_comparison(tiny_config_dict, write_config, tmp_path,

@@ -8,6 +8,7 @@ Every problem is one `WdTrainError` line naming the file and the key.
 from __future__ import annotations
 
 import difflib
+import re
 import reprlib
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,15 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                     key_node.start_mark)
             seen[key] = line
         return super().construct_mapping(node, deep=deep)
+
+
+# YAML 1.1 (PyYAML) reads `1e-4` as a string (its floats need a dot: `1.0e-4`); YAML 1.2 and
+# every user read it as a number. Without this, `learning_rate: [1e-4, 3e-4]` in compare.grid
+# named cells by strings that validate to the same float as `0.0001`.
+_UniqueKeyLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:

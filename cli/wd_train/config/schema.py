@@ -428,7 +428,8 @@ class GateConfig(Section):
         "test.f1",
         description="Metric checked: `test.f1`, `dev.f1`, `…precision`, `…recall`, or one entity "
         "type's score such as `test.per_type.PER.f1`. For a comparison, each variant's mean "
-        "over its seeds is checked.",
+        "over its seeds is checked; in a grid, each variant's at its best point (selected on "
+        "dev: the sweep's other points may be bad or diverge).",
     )
     min: float = Field(
         ge=0.0, le=1.0,

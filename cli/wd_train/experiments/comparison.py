@@ -171,6 +171,23 @@ def _diverged_cell(cell: Cell) -> TrainingDiverged:
                             f"{cell.run_dir / DIVERGED_FILE}; --overwrite to train it again")
 
 
+def _gated_groups(summary: Summary, groups: dict[str, list[ResultLine]]
+                  ) -> tuple[dict[str, list[ResultLine]], str]:
+    """What a gate checks: each variant's runs, or in a grid each variant at its best point
+    (a sweep has bad and diverged points by design: they are findings, not regressions). A
+    variant with no eligible point is checked on all its runs, which fails on a diverged one."""
+    if summary.grid is None:
+        return groups, "each variant's mean"
+    gated: dict[str, list[ResultLine]] = {}
+    for best in summary.grid.best:
+        if best.name is not None:
+            gated[best.name] = groups[best.name]
+        else:
+            gated[best.variant] = [run for runs in groups.values() for run in runs
+                                   if (run.variant or "") == best.variant]
+    return gated, "each variant's mean at its best grid point (selected on dev)"
+
+
 def run_comparison(config_path: Path, config: Config, set_texts: Sequence[str], *,
                    variant: str | None, seed: int | None, train: TrainCell,
                    overwrite: bool, cell: str | None = None) -> ComparisonResult:
@@ -236,7 +253,8 @@ def run_comparison(config_path: Path, config: Config, set_texts: Sequence[str], 
     gate = failure = None
     if config.gate is not None:
         gate_config = config.gate
-        gate, failure = gated(lambda: check_groups(gate_config, groups))
+        gate, failure = gated(lambda: check_groups(gate_config, *_gated_groups(summary,
+                                                                              groups)))
         if gate is not None:
             summary.gate = gate.details
     if selected:

@@ -62,7 +62,8 @@ def check_run(gate: GateConfig, run: Scored) -> GateResult:
                                        "passed": passed})
 
 
-def check_groups(gate: GateConfig, groups: dict[str, list[Scored]]) -> GateResult:
+def check_groups(gate: GateConfig, groups: dict[str, list[Scored]],
+                 applies_to: str = "each variant's mean") -> GateResult:
     """A comparison passes when every variant's mean of the metric over its seeds holds, and
     no run of it diverged (a diverged run has no score to average: it fails the gate)."""
     finished = {name: [r for r in runs if getattr(r, "status", "finished") == "finished"]
@@ -81,7 +82,7 @@ def check_groups(gate: GateConfig, groups: dict[str, list[Scored]]) -> GateResul
             runs = len(finished[name])
             failures.append(f"gate failed: {name}: mean {gate.metric} over {runs} "
                             f"run{'s' * (runs != 1)} = {shown} < {threshold}")
-    details = {"metric": gate.metric, "min": gate.min, "applies_to": "each variant's mean",
+    details = {"metric": gate.metric, "min": gate.min, "applies_to": applies_to,
                "values": means, "passed": not failures}
     if failures:
         return GateResult(False, failures, details)

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from ..errors import WdTrainError
 from .differences import (
     POINTS,
     Difference,
@@ -31,6 +32,7 @@ from .results import ResultLine
 from .stats import Describe, describe
 
 TOLERANCE = 1.0  # dev F1 points: "trains about as well as the best"
+FLATTERED = " (flattered: dev chose the points)"
 SELECTION = ("each variant's best grid point is selected on its dev mean F1 only (points "
              "where a seed diverged are not eligible); the variants are compared at their "
              "own best points, paired by seed: the test differences are the unbiased answer, "
@@ -64,6 +66,8 @@ class VariantBest(_Record):
     # the eligible points whose dev mean is within TOLERANCE points of the best
     near_best: list[dict[str, Any]]
     near_best_text: str
+    n: int = 0  # finished seeds at the best point
+    most_seeds: int = 0  # the most finished seeds at any of the variant's points
 
 
 class PointComparison(_Record):
@@ -104,12 +108,14 @@ def _cell(variant: str, point: dict[str, Any], runs: list[ResultLine]) -> GridCe
         test_f1=describe([f for f in (f1_of(r, "test") for r in finished) if f is not None]))
 
 
-def _near_best_text(near: list[dict[str, Any]], eligible: int, keys: list[str]) -> str:
-    """`0.0001 … 0.0003 (3 of 5 points, ×3)` for one numeric key, else the points' names."""
+def _near_best_text(near: list[dict[str, Any]], eligible: int, keys: list[str],
+                    contiguous: bool) -> str:
+    """`0.0001 … 0.0003 (3 of 5 points, ×3)` for one numeric key when no other point lies
+    between them, else the points' names."""
     if not near:
         return "–"
     counted = f"{len(near)} of {eligible} point{'s' * (eligible != 1)}"
-    if len(keys) == 1:
+    if len(keys) == 1 and contiguous:
         values = [p[keys[0]] for p in near]
         if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
             low, high = min(values), max(values)
@@ -128,9 +134,14 @@ def _best(variant: str, cells: list[GridCell], keys: list[str]) -> VariantBest:
     top = max(eligible, key=lambda c: c.dev_f1.mean)  # first in grid order on a tie
     floor = top.dev_f1.mean - TOLERANCE / POINTS
     near = [c.point for c in eligible if c.dev_f1.mean >= floor]
+    # a range "a … b" claims every point between a and b (in grid order): a point below the
+    # floor, diverged or unfinished there breaks it
+    where = [i for i, c in enumerate(cells) if c.point in near]
+    contiguous = where == list(range(where[0], where[-1] + 1))
     return VariantBest(variant=variant, point=top.point, name=top.name, dev_f1=top.dev_f1.mean,
                        test_f1=top.test_f1.mean, near_best=near,
-                       near_best_text=_near_best_text(near, len(eligible), keys))
+                       near_best_text=_near_best_text(near, len(eligible), keys, contiguous),
+                       n=top.n, most_seeds=max(c.n for c in cells))
 
 
 def grid_order(groups: dict[str, list[ResultLine]]) -> dict[str, list[ResultLine]]:
@@ -147,10 +158,60 @@ def grid_order(groups: dict[str, list[ResultLine]]) -> dict[str, list[ResultLine
     return {name: groups[name] for name in sorted(groups, key=order)}
 
 
+def _flat(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict) and value:
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+# Keys that differ between the cells of one grid by design (besides variants' and grid keys).
+_PER_CELL = ("training.seed", "output.dir")
+
+
+def check_one_grid(records: list[ResultLine]) -> None:
+    """The runs must be the cells of one grid: the same grid keys, one run per cell, and the
+    same resolved config but for what the variants, the grid and the seed set. Results of two
+    studies (e.g. a subset grid and its full-data confirmation) would otherwise average into
+    the same cells, or compare different keys' points, and give numbers nobody ran."""
+    first = records[0]
+    for record in records:
+        if set(record.grid) != set(first.grid):
+            shown = ", ".join(sorted(record.grid)) or "no grid point"
+            raise WdTrainError(
+                f"not one grid: {first.run_dir} has {', '.join(sorted(first.grid))}, "
+                f"{record.run_dir} has {shown}; report them apart")
+    cells: dict[tuple[str, str, int], ResultLine] = {}
+    for record in records:
+        cell = (record.variant or "", point_name(record.grid), record.seed)
+        if cell in cells:
+            raise WdTrainError(
+                f"two runs of the cell {group_name(cell[0], record.grid)}/seed-{cell[2]}: "
+                f"{cells[cell].run_dir} and {record.run_dir}; a grid summary takes one run "
+                "per cell (report them apart)")
+        cells[cell] = record
+    varied = {k for r in records for k in (*r.grid, *r.overrides)}
+    configs = [(r, _flat(r.resolved_config)) for r in records if r.resolved_config]
+    for record, config in configs[1:]:
+        reference, reference_config = configs[0]
+        for key in sorted(config.keys() & reference_config.keys()):
+            if key in varied or key in _PER_CELL:
+                continue
+            if config[key] != reference_config[key]:
+                raise WdTrainError(
+                    f"not one grid: {key} is {reference_config[key]!r} in "
+                    f"{reference.run_dir} but {config[key]!r} in {record.run_dir} (neither a "
+                    "variant nor the grid sets it); report them apart")
+
+
 def grid_summary(records: list[ResultLine], variants: list[str],
                  baseline: str) -> GridSummary:
     """The grid analysis of runs with grid points; `variants` in their order, `baseline` one of
     them."""
+    check_one_grid(records)
     keys = sorted({k for r in records for k in r.grid})
     by_cell: dict[tuple[str, str], list[ResultLine]] = {}
     points: dict[str, dict[str, Any]] = {}
@@ -216,6 +277,12 @@ def grid_markdown(grid: GridSummary, table) -> list[str]:
             for b in grid.best]
     lines += table(["variant", "best point", "dev F1", "test F1",
                     f"points within {grid.tolerance:g} dev F1 point of the best"], rows, 2)
+    fewer = [b for b in grid.best if b.name and b.n < b.most_seeds]
+    if fewer:
+        lines += ["", "Chosen on fewer seeds than other points had (a mean of fewer seeds is "
+                  "less sure, and the most favourable of unequal samples tends to be a small "
+                  "one): " + "; ".join(f"{b.name}, {b.n} finished against up to {b.most_seeds}"
+                                       for b in fewer) + "."]
 
     if len(grid.best) == 1:  # one variant: its grid points are what a reader compares
         key = grid.keys[0]
@@ -227,10 +294,14 @@ def grid_markdown(grid: GridSummary, table) -> list[str]:
                   ""]
         if grid.at_best:
             rows, holm_used = difference_rows(grid.at_best)
+            for row in rows:
+                if row[1] == "dev":
+                    row[7] += FLATTERED
             lines += table(["difference", "split", "n", "F1 points", "95 % CI",
                             "p (Holm)" if holm_used else "p", "seeds for 80 % power",
                             "verdict"], rows, 2)
-            lines += ["", *(f"- {d.split} F1: {d.verdict}" for d in grid.at_best)]
+            lines += ["", *(f"- {d.split} F1: {d.verdict}"
+                            + (FLATTERED if d.split == "dev" else "") for d in grid.at_best)]
         else:
             lines += [("No comparison: the baseline or every other variant has no eligible "
                       "point.")]
@@ -238,15 +309,18 @@ def grid_markdown(grid: GridSummary, table) -> list[str]:
     if grid.at_points:
         lines += ["", ("### At every shared grid point (each point its own family, not adjusted "
                   "across points)"), ""]
-        rows, unpaired = [], []
+        rows, unpaired, any_holm = [], [], False
         for comparison in grid.at_points:
             paired = [d for d in comparison.differences if d.n > 0]
             if not paired:
                 unpaired.append(comparison.name)
-            point_rows, _ = difference_rows(paired)
+            point_rows, holm_used = difference_rows(paired)
+            any_holm = any_holm or holm_used
             rows += [[comparison.name, *row[:6], row[7]] for row in point_rows]
-        lines += table(["point", "difference", "split", "n", "F1 points", "95 % CI", "p",
-                        "verdict"], rows, 3)
+        if rows:
+            lines += table(["point", "difference", "split", "n", "F1 points", "95 % CI",
+                            "p (Holm within the point)" if any_holm else "p", "verdict"],
+                           rows, 3)
         if unpaired:
             lines += ["", (f"No pair of finished runs (diverged or missing) at: "
                       f"{', '.join(unpaired)}.")]

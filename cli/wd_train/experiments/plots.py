@@ -169,7 +169,8 @@ def sensitivity_lines(grid: GridSummary) -> list[SensitivityLine]:
     return list(lines.values())
 
 
-def _sensitivity_chart(grid: GridSummary, path: Path) -> bool:
+def sensitivity_figure(grid: GridSummary):
+    """lr_sensitivity.png's Figure (kept apart from saving, so a test can read its artists)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -221,7 +222,11 @@ def _sensitivity_chart(grid: GridSummary, path: Path) -> bool:
     for axes in (dev_axes, test_axes):
         axes.set_ylim(bottom=-2)
     dev_axes.legend(loc="best", fontsize=8, title="★ best on dev", title_fontsize=8)
-    _save(figure, path)
+    return figure
+
+
+def _sensitivity_chart(grid: GridSummary, path: Path) -> bool:
+    _save(sensitivity_figure(grid), path)
     return True
 
 

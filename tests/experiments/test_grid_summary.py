@@ -144,7 +144,11 @@ def test_lr_sensitivity_is_drawn_from_the_summary(records, tmp_path):
         else:
             assert drawn.dev_mean[index] == pytest.approx(100 * cell.dev_f1.mean)
             assert drawn.dev_min[index] == pytest.approx(100 * cell.dev_f1.min)
+            assert drawn.dev_max[index] == pytest.approx(100 * cell.dev_f1.max)
             assert drawn.test_mean[index] == pytest.approx(100 * cell.test_f1.mean)
+            # the test panel has its min–max band over seeds too
+            assert drawn.test_min[index] == pytest.approx(100 * cell.test_f1.min)
+            assert drawn.test_max[index] == pytest.approx(100 * cell.test_f1.max)
         assert drawn.diverged[index] == cell.diverged
     assert lines["warmup"].x == [1e-4, 3e-4, 1e-3]  # numeric order
 

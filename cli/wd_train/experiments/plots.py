@@ -4,7 +4,7 @@
 - dev_f1.png: dev micro F1 per epoch, mean over seeds with a min–max band;
 - loss.png: mean training loss per epoch, same layout;
 - lr_sensitivity.png (a grid): dev and test F1 over the grid's first key, one line per variant,
-  a min–max band over seeds, each variant's best point (dev) starred, diverged seeds marked.
+  a min–max band over seeds on both, each variant's best point (dev) starred, diverged seeds marked.
   Drawn from the summary's own numbers, not re-read from the runs.
 
 They are read from each run directory's lr.csv and history.csv; runs whose directory is gone are
@@ -142,6 +142,8 @@ class SensitivityLine:
     dev_min: list[float]
     dev_max: list[float]
     test_mean: list[float]
+    test_min: list[float]
+    test_max: list[float]
     diverged: list[int]  # seeds that diverged at each x
     degenerate: list[int]  # finished seeds that predicted no entity on dev
 
@@ -158,12 +160,14 @@ def sensitivity_lines(grid: GridSummary) -> list[SensitivityLine]:
     for cell in grid.cells:
         rest = ", ".join(f"{k.split('.')[-1]}={cell.point.get(k)}" for k in other_keys)
         label = f"{cell.variant}, {rest}" if rest else cell.variant
-        line = lines.setdefault(label, SensitivityLine(label, [], [], [], [], [], [], []))
+        line = lines.setdefault(label, SensitivityLine(label, [], [], [], [], [], [], [], [], []))
         line.x.append(cell.point.get(x_key))
         line.dev_mean.append(points(cell.dev_f1.mean))
         line.dev_min.append(points(cell.dev_f1.min))
         line.dev_max.append(points(cell.dev_f1.max))
         line.test_mean.append(points(cell.test_f1.mean))
+        line.test_min.append(points(cell.test_f1.min))
+        line.test_max.append(points(cell.test_f1.max))
         line.diverged.append(cell.diverged)
         line.degenerate.append(cell.degenerate)
     return list(lines.values())
@@ -184,8 +188,7 @@ def sensitivity_figure(grid: GridSummary):
     dev_axes, test_axes = figure.subplots(1, 2, sharex=True)
     key = grid.keys[0]
     for axes, split in ((dev_axes, "dev"), (test_axes, "test")):
-        axes.set_title(f"{split} micro F1 over {key}" + (" (band: min–max over seeds)"
-                                                         if split == "dev" else " (mean)"),
+        axes.set_title(f"{split} micro F1 over {key} (mean, band: min–max over seeds)",
                        fontsize=10)
         axes.set_xlabel(key + (" (log scale)" if log_x else ""))
         axes.set_ylabel(f"{split} F1 (points)")
@@ -196,10 +199,10 @@ def sensitivity_figure(grid: GridSummary):
         colour = _colour(index)
         x = line.x if numeric else [categories.index(str(v)) for v in line.x]
         best = next((b for b in grid.best if b.variant == line.label.split(",")[0]), None)
-        dev_axes.plot(x, line.dev_mean, marker="o", color=colour, label=line.label)
-        dev_axes.fill_between(x, line.dev_min, line.dev_max, color=colour, alpha=0.2,
-                              linewidth=0)
-        test_axes.plot(x, line.test_mean, marker="o", color=colour, label=line.label)
+        for axes, mean, low, high in ((dev_axes, line.dev_mean, line.dev_min, line.dev_max),
+                                      (test_axes, line.test_mean, line.test_min, line.test_max)):
+            axes.plot(x, mean, marker="o", color=colour, label=line.label)
+            axes.fill_between(x, low, high, color=colour, alpha=0.2, linewidth=0)
         if best is not None and best.point is not None and len(grid.keys) == 1:
             bx = best.point[key] if numeric else categories.index(str(best.point[key]))
             dev_axes.plot([bx], [100.0 * best.dev_f1], marker="*", markersize=14,

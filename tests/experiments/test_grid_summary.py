@@ -6,6 +6,7 @@ the naming of cells, and lr_sensitivity.png drawn from the summary's own numbers
 import pytest
 
 from wd_train.experiments.grid import format_value, point_name
+from wd_train.experiments.grid import points as grid_points
 from wd_train.experiments.grid_summary import grid_summary
 from wd_train.experiments.results import ResultLine
 from wd_train.experiments.summary import build_summary, summary_markdown
@@ -151,6 +152,45 @@ def test_lr_sensitivity_is_drawn_from_the_summary(records, tmp_path):
             assert drawn.test_max[index] == pytest.approx(100 * cell.test_f1.max)
         assert drawn.diverged[index] == cell.diverged
     assert lines["warmup"].x == [1e-4, 3e-4, 1e-3]  # numeric order
+
+
+def runs_over(grid: dict[str, list], dev=lambda variant, point: 0.80) -> list[ResultLine]:
+    """warmup and constant at every point of `grid`, seeds 1 and 2: dev F1 `dev(variant,
+    point)` + 0.01 × seed, test 0.05 below it."""
+    made = []
+    for variant in ("warmup", "constant"):
+        for point in grid_points(grid):
+            for seed in (1, 2):
+                f1 = dev(variant, point) + 0.01 * seed
+                made.append(ResultLine.model_validate({
+                    "variant": variant, "seed": seed, "grid": point,
+                    "run_dir": f"/r/{variant}/{point_name(point)}/{seed}",
+                    "dev": scores(f1), "test": scores(f1 - 0.05)}))
+    return made
+
+
+def summary_over(grid: dict[str, list], **dev):
+    return grid_summary(runs_over(grid, **dev), ["warmup", "constant"], "constant")
+
+
+@pytest.mark.parametrize(("grid", "x_key"), [
+    ({"model.dropout": [0.1, 0.2, 0.3], LR: [1e-4, 3e-4]}, LR),  # the rate, however few values
+    ({"data.batch_size": [16, 32], "model.dropout": [0.0, 0.1, 0.3]}, "model.dropout"),
+    ({"data.scheduler": ["a", "b", "c"], "model.dropout": [0.0, 0.1]}, "model.dropout"),
+    ({"data.batch_size": [16, 32], "model.dropout": [0.1, 0.2]}, "data.batch_size"),  # tie
+])
+def test_the_x_axis_is_the_rate_else_the_numeric_key_with_most_values(grid, x_key):
+    from wd_train.experiments.plots import sensitivity_figure, sensitivity_lines
+
+    summary = summary_over(grid)
+    lines = sensitivity_lines(summary)
+    assert all(line.x == grid[x_key] for line in lines)
+    other = next(k for k in grid if k != x_key)  # the other key is in the labels
+    assert [line.label for line in lines] == [
+        f"{variant}, {other.split('.')[-1]}={format_value(value)}"
+        for variant in ("warmup", "constant") for value in grid[other]]
+    dev_axes, test_axes = sensitivity_figure(summary).axes
+    assert dev_axes.get_xlabel().startswith(x_key) and x_key in test_axes.get_title()
 
 
 @pytest.mark.parametrize(("value", "text"), [

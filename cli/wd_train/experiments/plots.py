@@ -3,8 +3,9 @@
 - lr.png: learning rate per step of every run, one colour per group (warmup ramp and decay);
 - dev_f1.png: dev micro F1 per epoch, mean over seeds with a min–max band;
 - loss.png: mean training loss per epoch, same layout;
-- lr_sensitivity.png (a grid): dev and test F1 over the grid's first key, one line per variant,
-  a min–max band over seeds on both, each variant's best point (dev) starred, diverged seeds marked.
+- lr_sensitivity.png (a grid): dev and test F1 over the learning rate (else the grid's numeric
+  key with the most values), one line per variant and value of the other keys, a min–max band
+  over seeds on both, each variant's best point (dev) starred, diverged seeds marked.
   Drawn from the summary's own numbers, not re-read from the runs.
 
 They are read from each run directory's lr.csv and history.csv; runs whose directory is gone are
@@ -131,10 +132,31 @@ def _epoch_chart(groups: dict[str, list[ResultLine]], column: str, scale: float,
     return True
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_rate(key: str) -> bool:
+    return key.split(".")[-1] == "learning_rate"
+
+
+def sensitivity_x_key(grid: GridSummary) -> str:
+    """The key along lr_sensitivity.png's x axis: the learning rate, which the chart is about;
+    else the numeric key with the most distinct values (the first on a tie), the finest sweep,
+    so the coarser keys become separate lines."""
+    rates = [k for k in grid.keys if _is_rate(k)]
+    if rates:
+        return rates[0]
+    numeric = [k for k in grid.keys if all(_is_number(c.point.get(k)) for c in grid.cells)]
+    if not numeric:
+        return grid.keys[0]
+    return max(numeric, key=lambda k: len({c.point.get(k) for c in grid.cells}))
+
+
 @dataclass
 class SensitivityLine:
     """One line of lr_sensitivity.png: a variant (at one value of the grid's other keys) over
-    the grid's first key, dev and test F1 in points; NaN where no seed finished."""
+    the x key (`sensitivity_x_key`), dev and test F1 in points; NaN where no seed finished."""
 
     label: str
     x: list[Any]
@@ -149,8 +171,9 @@ class SensitivityLine:
 
 
 def sensitivity_lines(grid: GridSummary) -> list[SensitivityLine]:
-    """The summary's grid cells as lines over its first key (numeric order, as the summary)."""
-    x_key, other_keys = grid.keys[0], grid.keys[1:]
+    """The summary's grid cells as lines over the x key (numeric order, as the summary)."""
+    x_key = sensitivity_x_key(grid)
+    other_keys = [k for k in grid.keys if k != x_key]
     lines: dict[str, SensitivityLine] = {}
     nan = float("nan")
 
@@ -180,13 +203,13 @@ def sensitivity_figure(grid: GridSummary):
 
     lines = sensitivity_lines(grid)
     xs = [x for line in lines for x in line.x]
-    numeric = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in xs)
+    numeric = all(map(_is_number, xs))
     log_x = numeric and min(xs) > 0 and max(xs) / min(xs) >= 10
     categories = list(dict.fromkeys(map(str, xs)))
     figure = Figure(figsize=(11, 4.5), dpi=120, layout="constrained")
     FigureCanvasAgg(figure)
     dev_axes, test_axes = figure.subplots(1, 2, sharex=True)
-    key = grid.keys[0]
+    key = sensitivity_x_key(grid)
     for axes, split in ((dev_axes, "dev"), (test_axes, "test")):
         axes.set_title(f"{split} micro F1 over {key} (mean, band: min–max over seeds)",
                        fontsize=10)

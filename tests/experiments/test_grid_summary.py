@@ -193,6 +193,25 @@ def test_the_x_axis_is_the_rate_else_the_numeric_key_with_most_values(grid, x_ke
     assert dev_axes.get_xlabel().startswith(x_key) and x_key in test_axes.get_title()
 
 
+@pytest.mark.parametrize(("grid", "scale", "labels"), [
+    ({LR: [1e-4, 3e-4]}, "log", ["0.0001", "0.0003"]),  # a rate: log even over 3×
+    ({LR: [3e-5, 1e-4, 3e-4, 1e-3]}, "log", ["3e-5", "0.0001", "0.0003", "0.001"]),
+    ({"model.dropout": [0.0, 0.1, 0.3]}, "linear", ["0", "0.1", "0.3"]),
+    ({"data.batch_size": [8, 16, 128]}, "log", ["8", "16", "128"]),  # other keys: log from 10×
+])
+def test_the_x_ticks_are_the_grid_values_on_a_fitting_scale(grid, scale, labels):
+    """Ticks at exactly the values that were run, named as the cells are, and no minor-tick
+    labels (on a log axis they overlapped or named rates that were not run)."""
+    from wd_train.experiments.plots import sensitivity_figure
+
+    (values,) = grid.values()
+    for axes in sensitivity_figure(summary_over(grid)).axes:
+        assert axes.get_xscale() == scale
+        assert list(axes.get_xticks()) == values
+        assert [t.get_text() for t in axes.get_xticklabels()] == labels
+        assert not any(t.get_text() for t in axes.get_xticklabels(minor=True))
+
+
 @pytest.mark.parametrize(("value", "text"), [
     (3e-4, "0.0003"), (2e-5, "2e-5"), (1e-3, "0.001"), (0.1, "0.1"), (0, "0"), (True, "true"),
     (1.2345678e-4, "0.00012345678"), ("warmup_decay", "warmup_decay"), (1e21, "1e21")])

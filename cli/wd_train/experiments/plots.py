@@ -23,6 +23,7 @@ from typing import Any
 
 from ..files import write_bytes_atomic
 from ..run_dir import HISTORY_FILE, LR_FILE
+from .grid import format_value
 from .grid_summary import GridSummary
 from .results import ResultLine
 
@@ -201,15 +202,17 @@ def sensitivity_figure(grid: GridSummary):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    key = sensitivity_x_key(grid)
     lines = sensitivity_lines(grid)
     xs = [x for line in lines for x in line.x]
     numeric = all(map(_is_number, xs))
-    log_x = numeric and min(xs) > 0 and max(xs) / min(xs) >= 10
-    categories = list(dict.fromkeys(map(str, xs)))
+    # Rates are compared by ratio (1e-4 vs 3e-4), so a log axis whenever it can be; other keys
+    # only when their values span a decade.
+    log_x = numeric and min(xs) > 0 and (_is_rate(key) or max(xs) / min(xs) >= 10)
+    categories = list(dict.fromkeys(map(format_value, xs)))
     figure = Figure(figsize=(11, 4.5), dpi=120, layout="constrained")
     FigureCanvasAgg(figure)
     dev_axes, test_axes = figure.subplots(1, 2, sharex=True)
-    key = sensitivity_x_key(grid)
     for axes, split in ((dev_axes, "dev"), (test_axes, "test")):
         axes.set_title(f"{split} micro F1 over {key} (mean, band: min–max over seeds)",
                        fontsize=10)
@@ -220,14 +223,14 @@ def sensitivity_figure(grid: GridSummary):
             axes.set_xscale("log")
     for index, line in enumerate(lines):
         colour = _colour(index)
-        x = line.x if numeric else [categories.index(str(v)) for v in line.x]
+        x = line.x if numeric else [categories.index(format_value(v)) for v in line.x]
         best = next((b for b in grid.best if b.variant == line.label.split(",")[0]), None)
         for axes, mean, low, high in ((dev_axes, line.dev_mean, line.dev_min, line.dev_max),
                                       (test_axes, line.test_mean, line.test_min, line.test_max)):
             axes.plot(x, mean, marker="o", color=colour, label=line.label)
             axes.fill_between(x, low, high, color=colour, alpha=0.2, linewidth=0)
         if best is not None and best.point is not None and len(grid.keys) == 1:
-            bx = best.point[key] if numeric else categories.index(str(best.point[key]))
+            bx = best.point[key] if numeric else categories.index(format_value(best.point[key]))
             dev_axes.plot([bx], [100.0 * best.dev_f1], marker="*", markersize=14,
                           color=colour, linestyle="none")
         for axes in (dev_axes, test_axes):
@@ -242,10 +245,12 @@ def sensitivity_figure(grid: GridSummary):
                     axes.annotate(f"{bad} no entity", (xi, 0), textcoords="offset points",
                                   xytext=(0, 6 + 10 * index), ha="center", fontsize=7,
                                   color=colour)
-    if not numeric:
-        for axes in (dev_axes, test_axes):
-            axes.set_xticks(range(len(categories)), categories)
+    ticks = sorted(set(xs)) if numeric else range(len(categories))
     for axes in (dev_axes, test_axes):
+        # Ticks at exactly the values run, named as the cells are; no minor ticks, whose labels
+        # on a log axis overlap and name values that were not run.
+        axes.set_xticks(ticks, [format_value(v) for v in ticks] if numeric else categories)
+        axes.set_xticks([], minor=True)
         axes.set_ylim(bottom=-2)
     dev_axes.legend(loc="best", fontsize=8, title="★ best on dev", title_fontsize=8)
     return figure

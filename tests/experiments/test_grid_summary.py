@@ -212,6 +212,25 @@ def test_the_x_ticks_are_the_grid_values_on_a_fitting_scale(grid, scale, labels)
         assert not any(t.get_text() for t in axes.get_xticklabels(minor=True))
 
 
+def test_each_variants_best_point_is_starred_on_its_line():
+    """With two keys each variant's best point is starred on the line that holds it (here not
+    its variant's first line), in that line's colour, as the legend's title says."""
+    from wd_train.experiments.plots import sensitivity_figure
+
+    best = {"warmup": {"model.dropout": 0.2, LR: 3e-4},
+            "constant": {"model.dropout": 0.1, LR: 1e-4}}
+    summary = summary_over({"model.dropout": [0.1, 0.2], LR: [1e-4, 3e-4]},
+                           dev=lambda variant, point: 0.85 if point == best[variant] else 0.80)
+    assert {b.variant: b.point for b in summary.best} == best
+    dev_axes = sensitivity_figure(summary).axes[0]
+    colour = {line.get_label(): line.get_color() for line in dev_axes.lines}
+    stars = [(list(line.get_xdata()), list(line.get_ydata()), line.get_color())
+             for line in dev_axes.lines if line.get_marker() == "*"]
+    assert stars == [([3e-4], [pytest.approx(86.5)], colour["warmup, dropout=0.2"]),
+                     ([1e-4], [pytest.approx(86.5)], colour["constant, dropout=0.1"])]
+    assert dev_axes.get_legend().get_title().get_text() == "★ best on dev"
+
+
 @pytest.mark.parametrize(("value", "text"), [
     (3e-4, "0.0003"), (2e-5, "2e-5"), (1e-3, "0.001"), (0.1, "0.1"), (0, "0"), (True, "true"),
     (1.2345678e-4, "0.00012345678"), ("warmup_decay", "warmup_decay"), (1e21, "1e21")])

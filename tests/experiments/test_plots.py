@@ -118,4 +118,5 @@ def test_the_sensitivity_chart_draws_the_summary_cells(tmp_path, drawn):
     marked = [line for line in dev_axes.lines if line.get_marker() == "x"]
     assert [(list(m.get_xdata()), list(m.get_ydata())) for m in marked] == [([1e-3], [0])]
     assert any(text.get_text() == "2 diverged" for text in dev_axes.texts)
+    assert not dev_axes.get_legend().get_title().get_text()  # no best point: no star to name
     assert np.isfinite(list(dev_line.get_ydata())[:2]).all()

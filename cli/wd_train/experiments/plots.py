@@ -171,6 +171,11 @@ class SensitivityLine:
     degenerate: list[int]  # finished seeds that predicted no entity on dev
 
 
+def _line_label(variant: str, point: dict[str, Any], other_keys: list[str]) -> str:
+    rest = ", ".join(f"{k.split('.')[-1]}={point.get(k)}" for k in other_keys)
+    return f"{variant}, {rest}" if rest else variant
+
+
 def sensitivity_lines(grid: GridSummary) -> list[SensitivityLine]:
     """The summary's grid cells as lines over the x key (numeric order, as the summary)."""
     x_key = sensitivity_x_key(grid)
@@ -182,8 +187,7 @@ def sensitivity_lines(grid: GridSummary) -> list[SensitivityLine]:
         return nan if value is None else 100.0 * value
 
     for cell in grid.cells:
-        rest = ", ".join(f"{k.split('.')[-1]}={cell.point.get(k)}" for k in other_keys)
-        label = f"{cell.variant}, {rest}" if rest else cell.variant
+        label = _line_label(cell.variant, cell.point, other_keys)
         line = lines.setdefault(label, SensitivityLine(label, [], [], [], [], [], [], [], [], []))
         line.x.append(cell.point.get(x_key))
         line.dev_mean.append(points(cell.dev_f1.mean))
@@ -210,6 +214,10 @@ def sensitivity_figure(grid: GridSummary):
     # only when their values span a decade.
     log_x = numeric and min(xs) > 0 and (_is_rate(key) or max(xs) / min(xs) >= 10)
     categories = list(dict.fromkeys(map(format_value, xs)))
+    # each variant's best point, by the label of the line that holds it (same other-key values)
+    other_keys = [k for k in grid.keys if k != key]
+    best = {_line_label(b.variant, b.point, other_keys): b for b in grid.best
+            if b.point is not None}
     figure = Figure(figsize=(11, 4.5), dpi=120, layout="constrained")
     FigureCanvasAgg(figure)
     dev_axes, test_axes = figure.subplots(1, 2, sharex=True)
@@ -224,15 +232,14 @@ def sensitivity_figure(grid: GridSummary):
     for index, line in enumerate(lines):
         colour = _colour(index)
         x = line.x if numeric else [categories.index(format_value(v)) for v in line.x]
-        best = next((b for b in grid.best if b.variant == line.label.split(",")[0]), None)
         for axes, mean, low, high in ((dev_axes, line.dev_mean, line.dev_min, line.dev_max),
                                       (test_axes, line.test_mean, line.test_min, line.test_max)):
             axes.plot(x, mean, marker="o", color=colour, label=line.label)
             axes.fill_between(x, low, high, color=colour, alpha=0.2, linewidth=0)
-        if best is not None and best.point is not None and len(grid.keys) == 1:
-            bx = best.point[key] if numeric else categories.index(format_value(best.point[key]))
-            dev_axes.plot([bx], [100.0 * best.dev_f1], marker="*", markersize=14,
-                          color=colour, linestyle="none")
+        star = best.get(line.label)
+        if star is not None:
+            dev_axes.plot([x[line.x.index(star.point[key])]], [100.0 * star.dev_f1], marker="*",
+                          markersize=14, color=colour, linestyle="none")
         for axes in (dev_axes, test_axes):
             for xi, count, bad in zip(x, line.diverged, line.degenerate):
                 if count:  # diverged seeds: an x at the bottom with their count
@@ -252,7 +259,8 @@ def sensitivity_figure(grid: GridSummary):
         axes.set_xticks(ticks, [format_value(v) for v in ticks] if numeric else categories)
         axes.set_xticks([], minor=True)
         axes.set_ylim(bottom=-2)
-    dev_axes.legend(loc="best", fontsize=8, title="★ best on dev", title_fontsize=8)
+    dev_axes.legend(loc="best", fontsize=8, title="★ best on dev" if best else None,
+                    title_fontsize=8)
     return figure
 
 

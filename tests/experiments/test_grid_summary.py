@@ -193,6 +193,16 @@ def test_the_x_axis_is_the_rate_else_the_numeric_key_with_most_values(grid, x_ke
     assert dev_axes.get_xlabel().startswith(x_key) and x_key in test_axes.get_title()
 
 
+def test_line_labels_name_the_other_keys_as_the_cells_do():
+    from wd_train.experiments.plots import sensitivity_lines
+
+    summary = summary_over({LR: [1e-4, 3e-4], "optimizer.weight_decay": [0.0, 1e-5]})
+    labels = [line.label for line in sensitivity_lines(summary)]
+    assert labels == ["warmup, weight_decay=0", "warmup, weight_decay=1e-5",
+                      "constant, weight_decay=0", "constant, weight_decay=1e-5"]  # not 1e-05
+    assert any(c.name.endswith("weight_decay=1e-5") for c in summary.cells)
+
+
 @pytest.mark.parametrize(("grid", "scale", "labels"), [
     ({LR: [1e-4, 3e-4]}, "log", ["0.0001", "0.0003"]),  # a rate: log even over 3×
     ({LR: [3e-5, 1e-4, 3e-4, 1e-3]}, "log", ["3e-5", "0.0001", "0.0003", "0.001"]),

@@ -172,7 +172,8 @@ class SensitivityLine:
 
 
 def _line_label(variant: str, point: dict[str, Any], other_keys: list[str]) -> str:
-    rest = ", ".join(f"{k.split('.')[-1]}={point.get(k)}" for k in other_keys)
+    # values written as in the cells' names (`1e-5`, not Python's `1e-05`)
+    rest = ", ".join(f"{k.split('.')[-1]}={format_value(point.get(k))}" for k in other_keys)
     return f"{variant}, {rest}" if rest else variant
 
 

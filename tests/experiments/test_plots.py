@@ -113,7 +113,7 @@ def test_the_sensitivity_chart_draws_the_summary_cells(tmp_path, drawn):
     assert lower[:2] == pytest.approx([50.0, 80.0]) and upper[:2] == pytest.approx([70.0, 90.0])
     lower, upper = band(test_axes)  # test has its min–max band over seeds too
     assert lower[:2] == pytest.approx([40.0, 70.0]) and upper[:2] == pytest.approx([60.0, 90.0])
-    assert all("band: min–max over seeds" in axes.get_title() for axes in (dev_axes, test_axes))
+    assert all("band: min–max" in axes.get_title() for axes in (dev_axes, test_axes))
     assert dev_axes.get_xscale() == "log"  # rates spanning 100×
     marked = [line for line in dev_axes.lines if line.get_marker() == "x"]
     assert [(list(m.get_xdata()), list(m.get_ydata())) for m in marked] == [([1e-3], [0])]

@@ -223,8 +223,8 @@ def sensitivity_figure(grid: GridSummary):
     FigureCanvasAgg(figure)
     dev_axes, test_axes = figure.subplots(1, 2, sharex=True)
     for axes, split in ((dev_axes, "dev"), (test_axes, "test")):
-        axes.set_title(f"{split} micro F1 over {key} (mean, band: min–max over seeds)",
-                       fontsize=10)
+        # the key is in the x label: a long key in the title overran the panel
+        axes.set_title(f"{split} micro F1 (mean over seeds, band: min–max)", fontsize=10)
         axes.set_xlabel(key + (" (log scale)" if log_x else ""))
         axes.set_ylabel(f"{split} F1 (points)")
         axes.grid(True, alpha=0.3)
@@ -239,8 +239,8 @@ def sensitivity_figure(grid: GridSummary):
             axes.fill_between(x, low, high, color=colour, alpha=0.2, linewidth=0)
         star = best.get(line.label)
         if star is not None:
-            dev_axes.plot([x[line.x.index(star.point[key])]], [100.0 * star.dev_f1], marker="*",
-                          markersize=14, color=colour, linestyle="none")
+            dev_axes.plot([x[line.x.index(star.point.get(key))]], [100.0 * star.dev_f1],
+                          marker="*", markersize=14, color=colour, linestyle="none")
         for axes in (dev_axes, test_axes):
             for xi, count, bad in zip(x, line.diverged, line.degenerate):
                 if count:  # diverged seeds: an x at the bottom with their count

@@ -6,6 +6,7 @@ the naming of cells, and lr_sensitivity.png drawn from the summary's own numbers
 import pytest
 
 from wd_train.experiments.grid import format_value, point_name
+from wd_train.experiments.grid import points as grid_points
 from wd_train.experiments.grid_summary import grid_summary
 from wd_train.experiments.results import ResultLine
 from wd_train.experiments.summary import build_summary, summary_markdown
@@ -144,9 +145,99 @@ def test_lr_sensitivity_is_drawn_from_the_summary(records, tmp_path):
         else:
             assert drawn.dev_mean[index] == pytest.approx(100 * cell.dev_f1.mean)
             assert drawn.dev_min[index] == pytest.approx(100 * cell.dev_f1.min)
+            assert drawn.dev_max[index] == pytest.approx(100 * cell.dev_f1.max)
             assert drawn.test_mean[index] == pytest.approx(100 * cell.test_f1.mean)
+            # the test panel has its min–max band over seeds too
+            assert drawn.test_min[index] == pytest.approx(100 * cell.test_f1.min)
+            assert drawn.test_max[index] == pytest.approx(100 * cell.test_f1.max)
         assert drawn.diverged[index] == cell.diverged
     assert lines["warmup"].x == [1e-4, 3e-4, 1e-3]  # numeric order
+
+
+def runs_over(grid: dict[str, list], dev=lambda variant, point: 0.80) -> list[ResultLine]:
+    """warmup and constant at every point of `grid`, seeds 1 and 2: dev F1 `dev(variant,
+    point)` + 0.01 × seed, test 0.05 below it."""
+    made = []
+    for variant in ("warmup", "constant"):
+        for point in grid_points(grid):
+            for seed in (1, 2):
+                f1 = dev(variant, point) + 0.01 * seed
+                made.append(ResultLine.model_validate({
+                    "variant": variant, "seed": seed, "grid": point,
+                    "run_dir": f"/r/{variant}/{point_name(point)}/{seed}",
+                    "dev": scores(f1), "test": scores(f1 - 0.05)}))
+    return made
+
+
+def summary_over(grid: dict[str, list], **dev):
+    return grid_summary(runs_over(grid, **dev), ["warmup", "constant"], "constant")
+
+
+@pytest.mark.parametrize(("grid", "x_key"), [
+    ({"model.dropout": [0.1, 0.2, 0.3], LR: [1e-4, 3e-4]}, LR),  # the rate, however few values
+    ({"data.batch_size": [16, 32], "model.dropout": [0.0, 0.1, 0.3]}, "model.dropout"),
+    ({"data.scheduler": ["a", "b", "c"], "model.dropout": [0.0, 0.1]}, "model.dropout"),
+    ({"data.batch_size": [16, 32], "model.dropout": [0.1, 0.2]}, "data.batch_size"),  # tie
+])
+def test_the_x_axis_is_the_rate_else_the_numeric_key_with_most_values(grid, x_key):
+    from wd_train.experiments.plots import sensitivity_figure, sensitivity_lines
+
+    summary = summary_over(grid)
+    lines = sensitivity_lines(summary)
+    assert all(line.x == grid[x_key] for line in lines)
+    other = next(k for k in grid if k != x_key)  # the other key is in the labels
+    assert [line.label for line in lines] == [
+        f"{variant}, {other.split('.')[-1]}={format_value(value)}"
+        for variant in ("warmup", "constant") for value in grid[other]]
+    assert all(axes.get_xlabel().startswith(x_key) for axes in sensitivity_figure(summary).axes)
+
+
+def test_line_labels_name_the_other_keys_as_the_cells_do():
+    from wd_train.experiments.plots import sensitivity_lines
+
+    summary = summary_over({LR: [1e-4, 3e-4], "optimizer.weight_decay": [0.0, 1e-5]})
+    labels = [line.label for line in sensitivity_lines(summary)]
+    assert labels == ["warmup, weight_decay=0", "warmup, weight_decay=1e-5",
+                      "constant, weight_decay=0", "constant, weight_decay=1e-5"]  # not 1e-05
+    assert any(c.name.endswith("weight_decay=1e-5") for c in summary.cells)
+
+
+@pytest.mark.parametrize(("grid", "scale", "labels"), [
+    ({LR: [1e-4, 3e-4]}, "log", ["0.0001", "0.0003"]),  # a rate: log even over 3×
+    ({LR: [3e-5, 1e-4, 3e-4, 1e-3]}, "log", ["3e-5", "0.0001", "0.0003", "0.001"]),
+    ({"model.dropout": [0.0, 0.1, 0.3]}, "linear", ["0", "0.1", "0.3"]),
+    ({"data.batch_size": [8, 16, 128]}, "log", ["8", "16", "128"]),  # other keys: log from 10×
+])
+def test_the_x_ticks_are_the_grid_values_on_a_fitting_scale(grid, scale, labels):
+    """Ticks at exactly the values that were run, named as the cells are, and no minor-tick
+    labels (on a log axis they overlapped or named rates that were not run)."""
+    from wd_train.experiments.plots import sensitivity_figure
+
+    (values,) = grid.values()
+    for axes in sensitivity_figure(summary_over(grid)).axes:
+        assert axes.get_xscale() == scale
+        assert list(axes.get_xticks()) == values
+        assert [t.get_text() for t in axes.get_xticklabels()] == labels
+        assert not any(t.get_text() for t in axes.get_xticklabels(minor=True))
+
+
+def test_each_variants_best_point_is_starred_on_its_line():
+    """With two keys each variant's best point is starred on the line that holds it (here not
+    its variant's first line), in that line's colour, as the legend's title says."""
+    from wd_train.experiments.plots import sensitivity_figure
+
+    best = {"warmup": {"model.dropout": 0.2, LR: 3e-4},
+            "constant": {"model.dropout": 0.1, LR: 1e-4}}
+    summary = summary_over({"model.dropout": [0.1, 0.2], LR: [1e-4, 3e-4]},
+                           dev=lambda variant, point: 0.85 if point == best[variant] else 0.80)
+    assert {b.variant: b.point for b in summary.best} == best
+    dev_axes = sensitivity_figure(summary).axes[0]
+    colour = {line.get_label(): line.get_color() for line in dev_axes.lines}
+    stars = [(list(line.get_xdata()), list(line.get_ydata()), line.get_color())
+             for line in dev_axes.lines if line.get_marker() == "*"]
+    assert stars == [([3e-4], [pytest.approx(86.5)], colour["warmup, dropout=0.2"]),
+                     ([1e-4], [pytest.approx(86.5)], colour["constant, dropout=0.1"])]
+    assert dev_axes.get_legend().get_title().get_text() == "★ best on dev"
 
 
 @pytest.mark.parametrize(("value", "text"), [

@@ -111,8 +111,12 @@ def test_the_sensitivity_chart_draws_the_summary_cells(tmp_path, drawn):
     assert list(test_line.get_ydata())[:2] == pytest.approx([50.0, 80.0])
     lower, upper = band(dev_axes)
     assert lower[:2] == pytest.approx([50.0, 80.0]) and upper[:2] == pytest.approx([70.0, 90.0])
+    lower, upper = band(test_axes)  # test has its min–max band over seeds too
+    assert lower[:2] == pytest.approx([40.0, 70.0]) and upper[:2] == pytest.approx([60.0, 90.0])
+    assert all("band: min–max" in axes.get_title() for axes in (dev_axes, test_axes))
     assert dev_axes.get_xscale() == "log"  # rates spanning 100×
     marked = [line for line in dev_axes.lines if line.get_marker() == "x"]
     assert [(list(m.get_xdata()), list(m.get_ydata())) for m in marked] == [([1e-3], [0])]
     assert any(text.get_text() == "2 diverged" for text in dev_axes.texts)
+    assert not dev_axes.get_legend().get_title().get_text()  # no best point: no star to name
     assert np.isfinite(list(dev_line.get_ydata())[:2]).all()

@@ -3,8 +3,9 @@
 - lr.png: learning rate per step of every run, one colour per group (warmup ramp and decay);
 - dev_f1.png: dev micro F1 per epoch, mean over seeds with a min–max band;
 - loss.png: mean training loss per epoch, same layout;
-- lr_sensitivity.png (a grid): dev and test F1 over the grid's first key, one line per variant,
-  a min–max band over seeds, each variant's best point (dev) starred, diverged seeds marked.
+- lr_sensitivity.png (a grid): dev and test F1 over the learning rate (else the grid's numeric
+  key with the most values), one line per variant and value of the other keys, a min–max band
+  over seeds on both, each variant's best point (dev) starred, diverged seeds marked.
   Drawn from the summary's own numbers, not re-read from the runs.
 
 They are read from each run directory's lr.csv and history.csv; runs whose directory is gone are
@@ -22,6 +23,7 @@ from typing import Any
 
 from ..files import write_bytes_atomic
 from ..run_dir import HISTORY_FILE, LR_FILE
+from .grid import format_value
 from .grid_summary import GridSummary
 from .results import ResultLine
 
@@ -131,10 +133,31 @@ def _epoch_chart(groups: dict[str, list[ResultLine]], column: str, scale: float,
     return True
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_rate(key: str) -> bool:
+    return key.split(".")[-1] == "learning_rate"
+
+
+def sensitivity_x_key(grid: GridSummary) -> str:
+    """The key along lr_sensitivity.png's x axis: the learning rate, which the chart is about;
+    else the numeric key with the most distinct values (the first on a tie), the finest sweep,
+    so the coarser keys become separate lines."""
+    rates = [k for k in grid.keys if _is_rate(k)]
+    if rates:
+        return rates[0]
+    numeric = [k for k in grid.keys if all(_is_number(c.point.get(k)) for c in grid.cells)]
+    if not numeric:
+        return grid.keys[0]
+    return max(numeric, key=lambda k: len({c.point.get(k) for c in grid.cells}))
+
+
 @dataclass
 class SensitivityLine:
     """One line of lr_sensitivity.png: a variant (at one value of the grid's other keys) over
-    the grid's first key, dev and test F1 in points; NaN where no seed finished."""
+    the x key (`sensitivity_x_key`), dev and test F1 in points; NaN where no seed finished."""
 
     label: str
     x: list[Any]
@@ -142,13 +165,22 @@ class SensitivityLine:
     dev_min: list[float]
     dev_max: list[float]
     test_mean: list[float]
+    test_min: list[float]
+    test_max: list[float]
     diverged: list[int]  # seeds that diverged at each x
     degenerate: list[int]  # finished seeds that predicted no entity on dev
 
 
+def _line_label(variant: str, point: dict[str, Any], other_keys: list[str]) -> str:
+    # values written as in the cells' names (`1e-5`, not Python's `1e-05`)
+    rest = ", ".join(f"{k.split('.')[-1]}={format_value(point.get(k))}" for k in other_keys)
+    return f"{variant}, {rest}" if rest else variant
+
+
 def sensitivity_lines(grid: GridSummary) -> list[SensitivityLine]:
-    """The summary's grid cells as lines over its first key (numeric order, as the summary)."""
-    x_key, other_keys = grid.keys[0], grid.keys[1:]
+    """The summary's grid cells as lines over the x key (numeric order, as the summary)."""
+    x_key = sensitivity_x_key(grid)
+    other_keys = [k for k in grid.keys if k != x_key]
     lines: dict[str, SensitivityLine] = {}
     nan = float("nan")
 
@@ -156,36 +188,43 @@ def sensitivity_lines(grid: GridSummary) -> list[SensitivityLine]:
         return nan if value is None else 100.0 * value
 
     for cell in grid.cells:
-        rest = ", ".join(f"{k.split('.')[-1]}={cell.point.get(k)}" for k in other_keys)
-        label = f"{cell.variant}, {rest}" if rest else cell.variant
-        line = lines.setdefault(label, SensitivityLine(label, [], [], [], [], [], [], []))
+        label = _line_label(cell.variant, cell.point, other_keys)
+        line = lines.setdefault(label, SensitivityLine(label, [], [], [], [], [], [], [], [], []))
         line.x.append(cell.point.get(x_key))
         line.dev_mean.append(points(cell.dev_f1.mean))
         line.dev_min.append(points(cell.dev_f1.min))
         line.dev_max.append(points(cell.dev_f1.max))
         line.test_mean.append(points(cell.test_f1.mean))
+        line.test_min.append(points(cell.test_f1.min))
+        line.test_max.append(points(cell.test_f1.max))
         line.diverged.append(cell.diverged)
         line.degenerate.append(cell.degenerate)
     return list(lines.values())
 
 
-def _sensitivity_chart(grid: GridSummary, path: Path) -> bool:
+def sensitivity_figure(grid: GridSummary):
+    """lr_sensitivity.png's Figure (kept apart from saving, so a test can read its artists)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    key = sensitivity_x_key(grid)
     lines = sensitivity_lines(grid)
     xs = [x for line in lines for x in line.x]
-    numeric = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in xs)
-    log_x = numeric and min(xs) > 0 and max(xs) / min(xs) >= 10
-    categories = list(dict.fromkeys(map(str, xs)))
+    numeric = all(map(_is_number, xs))
+    # Rates are compared by ratio (1e-4 vs 3e-4), so a log axis whenever it can be; other keys
+    # only when their values span a decade.
+    log_x = numeric and min(xs) > 0 and (_is_rate(key) or max(xs) / min(xs) >= 10)
+    categories = list(dict.fromkeys(map(format_value, xs)))
+    # each variant's best point, by the label of the line that holds it (same other-key values)
+    other_keys = [k for k in grid.keys if k != key]
+    best = {_line_label(b.variant, b.point, other_keys): b for b in grid.best
+            if b.point is not None}
     figure = Figure(figsize=(11, 4.5), dpi=120, layout="constrained")
     FigureCanvasAgg(figure)
     dev_axes, test_axes = figure.subplots(1, 2, sharex=True)
-    key = grid.keys[0]
     for axes, split in ((dev_axes, "dev"), (test_axes, "test")):
-        axes.set_title(f"{split} micro F1 over {key}" + (" (band: min–max over seeds)"
-                                                         if split == "dev" else " (mean)"),
-                       fontsize=10)
+        # the key is in the x label: a long key in the title overran the panel
+        axes.set_title(f"{split} micro F1 (mean over seeds, band: min–max)", fontsize=10)
         axes.set_xlabel(key + (" (log scale)" if log_x else ""))
         axes.set_ylabel(f"{split} F1 (points)")
         axes.grid(True, alpha=0.3)
@@ -193,16 +232,15 @@ def _sensitivity_chart(grid: GridSummary, path: Path) -> bool:
             axes.set_xscale("log")
     for index, line in enumerate(lines):
         colour = _colour(index)
-        x = line.x if numeric else [categories.index(str(v)) for v in line.x]
-        best = next((b for b in grid.best if b.variant == line.label.split(",")[0]), None)
-        dev_axes.plot(x, line.dev_mean, marker="o", color=colour, label=line.label)
-        dev_axes.fill_between(x, line.dev_min, line.dev_max, color=colour, alpha=0.2,
-                              linewidth=0)
-        test_axes.plot(x, line.test_mean, marker="o", color=colour, label=line.label)
-        if best is not None and best.point is not None and len(grid.keys) == 1:
-            bx = best.point[key] if numeric else categories.index(str(best.point[key]))
-            dev_axes.plot([bx], [100.0 * best.dev_f1], marker="*", markersize=14,
-                          color=colour, linestyle="none")
+        x = line.x if numeric else [categories.index(format_value(v)) for v in line.x]
+        for axes, mean, low, high in ((dev_axes, line.dev_mean, line.dev_min, line.dev_max),
+                                      (test_axes, line.test_mean, line.test_min, line.test_max)):
+            axes.plot(x, mean, marker="o", color=colour, label=line.label)
+            axes.fill_between(x, low, high, color=colour, alpha=0.2, linewidth=0)
+        star = best.get(line.label)
+        if star is not None:
+            dev_axes.plot([x[line.x.index(star.point.get(key))]], [100.0 * star.dev_f1],
+                          marker="*", markersize=14, color=colour, linestyle="none")
         for axes in (dev_axes, test_axes):
             for xi, count, bad in zip(x, line.diverged, line.degenerate):
                 if count:  # diverged seeds: an x at the bottom with their count
@@ -215,13 +253,20 @@ def _sensitivity_chart(grid: GridSummary, path: Path) -> bool:
                     axes.annotate(f"{bad} no entity", (xi, 0), textcoords="offset points",
                                   xytext=(0, 6 + 10 * index), ha="center", fontsize=7,
                                   color=colour)
-    if not numeric:
-        for axes in (dev_axes, test_axes):
-            axes.set_xticks(range(len(categories)), categories)
+    ticks = sorted(set(xs)) if numeric else range(len(categories))
     for axes in (dev_axes, test_axes):
+        # Ticks at exactly the values run, named as the cells are; no minor ticks, whose labels
+        # on a log axis overlap and name values that were not run.
+        axes.set_xticks(ticks, [format_value(v) for v in ticks] if numeric else categories)
+        axes.set_xticks([], minor=True)
         axes.set_ylim(bottom=-2)
-    dev_axes.legend(loc="best", fontsize=8, title="★ best on dev", title_fontsize=8)
-    _save(figure, path)
+    dev_axes.legend(loc="best", fontsize=8, title="★ best on dev" if best else None,
+                    title_fontsize=8)
+    return figure
+
+
+def _sensitivity_chart(grid: GridSummary, path: Path) -> bool:
+    _save(sensitivity_figure(grid), path)
     return True
 
 

@@ -172,7 +172,9 @@ def train(
         "(e.g. warmup_decay/learning_rate=0.0003/seed-1).")] = None,
     list_cells: Annotated[bool, typer.Option(
         "--list-cells", help="Comparison: print one shell command per cell without a result "
-        "yet (for GNU parallel, a Slurm array, …) and exit; `wd-train report` merges them.")
+        "yet (for GNU parallel, a Slurm array, …) and exit; `wd-train report` merges them. "
+        "A cell whose folder holds a result a comparison would not reuse (another config's, "
+        "unreadable) is listed with a warning.")
     ] = False,
     results: Annotated[Path | None, typer.Option(
         "--results", metavar="FILE",
@@ -197,7 +199,8 @@ def train(
     from .experiments.runner import run_config
 
     if list_cells:
-        with _exit_on_error():
+        # warnings only: a cell listed although its folder holds a result (see cells_to_run)
+        with console_session(quiet=True), _exit_on_error():
             commands = cell_commands(config_path, overrides, program=_program(),
                                      output_dir=output_dir, results=results)
         for command in commands:

@@ -5,6 +5,8 @@ into a grid summary with each variant's best point and lr_sensitivity.png."""
 
 import json
 import os
+import shlex
+import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -195,3 +197,48 @@ def test_list_cells_and_cell_need_a_comparison(tiny_config_dict, write_config, t
     assert listed.stdout.splitlines() == [
         f"wd-train train {compared} --cell {v}/seed-1 --set training.epochs=1 --quiet"
         for v in VARIANTS]
+
+
+def _cells_of(commands: str) -> list[str]:
+    return [shlex.split(c)[shlex.split(c).index("--cell") + 1] for c in commands.splitlines()]
+
+
+def test_list_cells_lists_a_cell_whose_result_would_not_be_reused(grid, wd_invoke, tmp_path):
+    """A cell is done for --list-cells only when a comparison would reuse it: its folder holds
+    a readable result of this cell's config. One that holds another config's run or an
+    unreadable metrics.json is listed, with a warning line on stderr naming folder and reason;
+    its command then stops with the error reuse gives (no training)."""
+    out = tmp_path / "out"
+    shutil.copytree(grid["out"], out)
+    listed = wd_invoke("train", grid["path"], "--list-cells", "--output-dir", out)
+    assert (listed.exit_code, listed.stdout, listed.stderr) == (0, "", "")
+
+    unreadable = "constant/learning_rate=0.005/seed-1"
+    (out / unreadable / "metrics.json").write_text("{", encoding="utf-8")
+    other = "warmup_decay/learning_rate=0.005/seed-2"
+    diverged_other = "constant/learning_rate=1000/seed-2"
+    for name in (other, diverged_other):
+        saved = out / name / "config.yaml"
+        config = yaml.safe_load(saved.read_text(encoding="utf-8"))
+        config["training"]["epochs"] = 3
+        saved.write_text(yaml.safe_dump(config), encoding="utf-8")
+
+    listed = wd_invoke("train", grid["path"], "--list-cells", "--output-dir", out)
+    assert listed.exit_code == 0, listed.stderr
+    assert _cells_of(listed.stdout) == [c for c in CELLS if c in (unreadable, other,
+                                                                  diverged_other)]
+    warnings = listed.stderr.splitlines()
+    assert len(warnings) == 3 and all(w.startswith("warning: ") for w in warnings)
+    by_cell = {name: next(w for w in warnings if f"{out / name}" in w)
+               for name in (unreadable, other, diverged_other)}
+    assert "metrics.json: cannot read" in by_cell[unreadable]
+    assert "holds a finished run of another config (training.epochs: 3 there, 2 now)" in \
+        by_cell[other]
+    assert "holds a diverged run of another config (training.epochs: 3 there" in \
+        by_cell[diverged_other]
+    for command in listed.stdout.splitlines():  # each stops at once, with that reason
+        ran = wd_invoke(*shlex.split(command)[1:])
+        assert ran.exit_code == 2 and ran.stderr.count("\n") == 1, ran.stderr
+        name = _cells_of(command)[0]
+        reason = by_cell[name].split(f"{out / name}", 1)[1][:40]
+        assert reason in ran.stderr, (reason, ran.stderr)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from ..config import Config, GateConfig, load_config
 from ..errors import TrainingDiverged, WdTrainError
-from ..run_dir import RunMetrics, RunOrigin, has_result, is_diverged_run
-from .comparison import overrides_dict, plan_cells, run_comparison
+from ..run_dir import RunMetrics, RunOrigin, is_diverged_run
+from .comparison import cells_to_run, overrides_dict, plan_cells, run_comparison
 from .gate import GateResult, check_run, gated
 from .results import ResultLine, append_result, result_from_run_dir, result_line
 from .summary import Summary, summary_markdown
@@ -85,9 +85,10 @@ def _append(results: Path, line: ResultLine, how: str) -> None:
 
 def list_cells(config_path: Path, set_texts: Sequence[str] = (), *, program: str = "wd-train",
                output_dir: Path | None = None, results: Path | None = None) -> list[str]:
-    """One shell command per cell of the config's comparison that has no result yet (neither
-    finished nor diverged), for GNU parallel, a Slurm job array or any other scheduler. Each
-    runs exactly one cell (`--cell`); `wd-train report` merges whatever finished."""
+    """One shell command per cell of the config's comparison that a comparison run would train
+    rather than reuse (see `cells_to_run`), for GNU parallel, a Slurm job array or any other
+    scheduler. Each runs exactly one cell (`--cell`); `wd-train report` merges whatever
+    finished."""
     config, _ = load_config(config_path, [
         *set_texts, *([f"output.dir={Path(output_dir).resolve()}"] if output_dir else [])])
     if config.compare is None:
@@ -98,8 +99,8 @@ def list_cells(config_path: Path, set_texts: Sequence[str] = (), *, program: str
               *([f"--results {shlex.quote(str(results))}"] if results else [])]
     return [" ".join([program, "train", shlex.quote(str(config_path)), "--cell",
                       shlex.quote(cell.name), *common, "--quiet"])
-            for cell in plan_cells(Path(config_path), config, list(set_texts))
-            if not has_result(cell.run_dir)]
+            for cell in cells_to_run(plan_cells(Path(config_path), config, list(set_texts)),
+                                     overwrite=False)]
 
 
 def run_config(

@@ -203,6 +203,39 @@ def _cells_of(commands: str) -> list[str]:
     return [shlex.split(c)[shlex.split(c).index("--cell") + 1] for c in commands.splitlines()]
 
 
+def test_list_cells_lists_the_cells_picked_and_passes_on_how_they_run(grid, wd_invoke,
+                                                                     tmp_path):
+    """--variant/--seed/--cell pick the cells listed; --resume and --overwrite go into every
+    command (with --overwrite the finished cells are listed too: they would be trained again);
+    --min-f1 (a gate on each variant's mean) and --json have no meaning per cell: refused."""
+    fresh = tmp_path / "fresh"  # no cell has a result there
+    listed = wd_invoke("train", grid["path"], "--list-cells", "--output-dir", fresh,
+                       "--variant", "constant", "--seed", "1", "--resume")
+    assert listed.exit_code == 0, listed.stderr
+    assert _cells_of(listed.stdout) == [f"constant/learning_rate={r:g}/seed-1" for r in RATES]
+    assert all(c.endswith(f"--output-dir {fresh} --resume --quiet")
+               for c in listed.stdout.splitlines())
+    one = wd_invoke("train", grid["path"], "--list-cells", "--output-dir", fresh,
+                    "--cell", "warmup_decay/learning_rate=1000/seed-2")
+    assert _cells_of(one.stdout) == ["warmup_decay/learning_rate=1000/seed-2"]
+    # every cell of grid["out"] has its result: --overwrite lists them all, to be redone
+    assert wd_invoke("train", grid["path"], "--list-cells").stdout == ""
+    redo = wd_invoke("train", grid["path"], "--list-cells", "--overwrite", "--seed", "2")
+    assert redo.exit_code == 0, redo.stderr
+    assert _cells_of(redo.stdout) == [c for c in CELLS if c.endswith("seed-2")]
+    assert all(c.endswith(" --overwrite --quiet") for c in redo.stdout.splitlines())
+    for args, message in [
+            (["--variant", "nope"], "--variant nope: not in compare.variants"),
+            (["--cell", "nope"], "--cell nope: no such cell"),
+            (["--min-f1", "0.5"], "--min-f1: "),
+            (["--json"], "--json: "),
+            (["--resume", "--overwrite"], "--resume and --overwrite: choose one")]:
+        refused = wd_invoke("train", grid["path"], "--list-cells", *args)
+        assert refused.exit_code == 2, (args, refused.stdout)
+        assert refused.stdout == "" and refused.stderr.count("\n") == 1
+        assert refused.stderr.startswith(f"wd-train: error: {message}"), refused.stderr
+
+
 def test_list_cells_lists_a_cell_whose_result_would_not_be_reused(grid, wd_invoke, tmp_path):
     """A cell is done for --list-cells only when a comparison would reuse it: its folder holds
     a readable result of this cell's config. One that holds another config's run or an

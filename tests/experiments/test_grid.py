@@ -5,6 +5,7 @@ into a grid summary with each variant's best point and lr_sensitivity.png."""
 
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -275,3 +276,29 @@ def test_list_cells_lists_a_cell_whose_result_would_not_be_reused(grid, wd_invok
         name = _cells_of(command)[0]
         reason = by_cell[name].split(f"{out / name}", 1)[1][:40]
         assert reason in ran.stderr, (reason, ran.stderr)
+
+
+def test_the_advice_for_setting_a_grid_key_works(grid, wd_invoke, tmp_path):
+    """--set on a key compare.grid varies is refused; the advised --set replaces the grid (its
+    keys hold dots, so `--set compare.grid.optimizer.learning_rate=…` cannot name one)."""
+    refused = wd_invoke("train", grid["path"], "--list-cells", "--set",
+                        "optimizer.learning_rate=0.1")
+    assert refused.exit_code == 2 and refused.stderr.count("\n") == 1
+    advised = re.search(r"--set ('compare\.grid=[^']*')", refused.stderr)
+    assert advised, refused.stderr
+    setting = shlex.split(advised.group(1))[0]
+    assert setting == "compare.grid={optimizer.learning_rate: [0.005, 1000.0]}"
+    fresh = tmp_path / "fresh"
+    as_now = wd_invoke("train", grid["path"], "--list-cells", "-o", fresh, "--set", setting)
+    assert as_now.exit_code == 0, as_now.stderr
+    assert _cells_of(as_now.stdout) == CELLS
+    changed = setting.replace("[0.005, 1000.0]", "[0.01, 3.0e-5]")
+    listed = wd_invoke("train", grid["path"], "--list-cells", "-o", fresh, "--set", changed)
+    assert listed.exit_code == 0, listed.stderr
+    assert _cells_of(listed.stdout) == [f"{v}/learning_rate={r}/seed-{s}" for s in SEEDS
+                                        for v in VARIANTS for r in ("0.01", "3e-5")]
+    # each printed command names a cell of the grid it sets (its own --list-cells lists it)
+    command = shlex.split(listed.stdout.splitlines()[-1])
+    again = wd_invoke(*command[1:], "--list-cells")
+    assert again.exit_code == 0, again.stderr
+    assert _cells_of(again.stdout) == [command[command.index("--cell") + 1]]

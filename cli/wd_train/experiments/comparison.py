@@ -15,10 +15,13 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from ..config import (
     Config,
@@ -84,6 +87,14 @@ def overrides_dict(texts: Sequence[str]) -> dict[str, Any]:
     return parsed
 
 
+def grid_setting(grid: dict[str, list[Any]]) -> str:
+    """The `--set` argument (shell-quoted) that sets `grid` as it is: the one way to change a
+    grid's values from the command line, since its keys hold dots (`--set
+    compare.grid.optimizer.learning_rate=…` would name a key `optimizer` in the grid)."""
+    flow = yaml.safe_dump(grid, default_flow_style=True, sort_keys=False, width=10**6)
+    return shlex.quote(f"compare.grid={flow.strip()}")
+
+
 def plan_cells(config_path: Path, config: Config, set_texts: Sequence[str]) -> list[Cell]:
     """Every variant × grid point × seed of `config.compare`, each validated before anything
     runs (seed-major, so an interrupted comparison has whole pairs)."""
@@ -96,8 +107,9 @@ def plan_cells(config_path: Path, config: Config, set_texts: Sequence[str]) -> l
                                "compare.seeds (use --seed N for one cell, or --set "
                                "compare.seeds=[N])")
         if ".".join(keys) in compare.grid:
-            raise WdTrainError(f"--set {'.'.join(keys)}: compare.grid varies this key (use "
-                               f"--set compare.grid.{'.'.join(keys)}=[...] to change its values)")
+            raise WdTrainError(f"--set {'.'.join(keys)}: compare.grid varies this key (to "
+                               "change its values, replace the whole grid: --set "
+                               f"{grid_setting(compare.grid)} with the values you want)")
     check_point_names(compare.grid)
     file_raw = read_config(config_path)
     config_dir = Path(config_path).resolve().parent

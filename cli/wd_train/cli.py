@@ -172,16 +172,21 @@ def train(
         "(e.g. warmup_decay/learning_rate=0.0003/seed-1).")] = None,
     list_cells: Annotated[bool, typer.Option(
         "--list-cells", help="Comparison: print one shell command per cell without a result "
-        "yet (for GNU parallel, a Slurm array, …) and exit; `wd-train report` merges them.")
+        "yet (for GNU parallel, a Slurm array, …) and exit; `wd-train report` merges them. "
+        "--variant, --seed and --cell pick the cells; --set, --output-dir, --results, --resume "
+        "and --overwrite go into every command. A cell whose folder holds a result a "
+        "comparison would not reuse (another config's, unreadable) is listed with a warning.")
     ] = False,
     results: Annotated[Path | None, typer.Option(
         "--results", metavar="FILE",
         help="Append one JSON line per finished run to FILE (safe with parallel runs).")] = None,
     min_f1: Annotated[float | None, typer.Option(
         "--min-f1", metavar="X", help="Gate: exit 1 when gate.metric (default test.f1) is "
-        "below X; for a comparison, each variant's mean.")] = None,
+        "below X; for a comparison, each variant's mean (so not with --list-cells).")] = None,
     overwrite: Annotated[bool, typer.Option(
-        help="Replace a finished run (a comparison: all its runs) in the run directory.")] = False,
+        help="Replace a finished run (a comparison: all its runs) in the run directory; with "
+        "--list-cells, the cells with a result are listed too, to be trained again.")
+    ] = False,
     resume: Annotated[bool, typer.Option(
         help="Continue an interrupted run of the same config from its last finished epoch "
         "(a fresh start when it has none).")] = False,
@@ -197,9 +202,15 @@ def train(
     from .experiments.runner import run_config
 
     if list_cells:
-        with _exit_on_error():
+        # warnings only: a cell listed although its folder holds a result (see cells_to_run)
+        with console_session(quiet=True), _exit_on_error():
+            if as_json:
+                raise WdTrainError("--json: --list-cells prints shell commands, not results "
+                                   "(`wd-train report --json` summarises the finished cells)")
             commands = cell_commands(config_path, overrides, program=_program(),
-                                     output_dir=output_dir, results=results)
+                                     output_dir=output_dir, results=results, variant=variant,
+                                     seed=seed, cell=cell, resume=resume, overwrite=overwrite,
+                                     min_f1=min_f1)
         for command in commands:
             typer.echo(command)
         return

@@ -5,6 +5,9 @@ into a grid summary with each variant's best point and lr_sensitivity.png."""
 
 import json
 import os
+import re
+import shlex
+import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -195,3 +198,107 @@ def test_list_cells_and_cell_need_a_comparison(tiny_config_dict, write_config, t
     assert listed.stdout.splitlines() == [
         f"wd-train train {compared} --cell {v}/seed-1 --set training.epochs=1 --quiet"
         for v in VARIANTS]
+
+
+def _cells_of(commands: str) -> list[str]:
+    return [shlex.split(c)[shlex.split(c).index("--cell") + 1] for c in commands.splitlines()]
+
+
+def test_list_cells_lists_the_cells_picked_and_passes_on_how_they_run(grid, wd_invoke,
+                                                                     tmp_path):
+    """--variant/--seed/--cell pick the cells listed; --resume and --overwrite go into every
+    command (with --overwrite the finished cells are listed too: they would be trained again);
+    --min-f1 (a gate on each variant's mean) and --json have no meaning per cell: refused."""
+    fresh = tmp_path / "fresh"  # no cell has a result there
+    listed = wd_invoke("train", grid["path"], "--list-cells", "--output-dir", fresh,
+                       "--variant", "constant", "--seed", "1", "--resume")
+    assert listed.exit_code == 0, listed.stderr
+    assert _cells_of(listed.stdout) == [f"constant/learning_rate={r:g}/seed-1" for r in RATES]
+    assert all(c.endswith(f"--output-dir {fresh} --resume --quiet")
+               for c in listed.stdout.splitlines())
+    one = wd_invoke("train", grid["path"], "--list-cells", "--output-dir", fresh,
+                    "--cell", "warmup_decay/learning_rate=1000/seed-2")
+    assert _cells_of(one.stdout) == ["warmup_decay/learning_rate=1000/seed-2"]
+    # every cell of grid["out"] has its result: --overwrite lists them all, to be redone
+    assert wd_invoke("train", grid["path"], "--list-cells").stdout == ""
+    redo = wd_invoke("train", grid["path"], "--list-cells", "--overwrite", "--seed", "2")
+    assert redo.exit_code == 0, redo.stderr
+    assert _cells_of(redo.stdout) == [c for c in CELLS if c.endswith("seed-2")]
+    assert all(c.endswith(" --overwrite --quiet") for c in redo.stdout.splitlines())
+    for args, message in [
+            (["--variant", "nope"], "--variant nope: not in compare.variants"),
+            (["--cell", "nope"], "--cell nope: no such cell"),
+            (["--min-f1", "0.5"], "--min-f1: "),
+            (["--json"], "--json: "),
+            (["--resume", "--overwrite"], "--resume and --overwrite: choose one")]:
+        refused = wd_invoke("train", grid["path"], "--list-cells", *args)
+        assert refused.exit_code == 2, (args, refused.stdout)
+        assert refused.stdout == "" and refused.stderr.count("\n") == 1
+        assert refused.stderr.startswith(f"wd-train: error: {message}"), refused.stderr
+
+
+def test_list_cells_lists_a_cell_whose_result_would_not_be_reused(grid, wd_invoke, tmp_path):
+    """A cell is done for --list-cells only when a comparison would reuse it: its folder holds
+    a readable result of this cell's config. One that holds another config's run or an
+    unreadable metrics.json is listed, with a warning line on stderr naming folder and reason;
+    its command then stops with the error reuse gives (no training)."""
+    out = tmp_path / "out"
+    shutil.copytree(grid["out"], out)
+    listed = wd_invoke("train", grid["path"], "--list-cells", "--output-dir", out)
+    assert (listed.exit_code, listed.stdout, listed.stderr) == (0, "", "")
+
+    unreadable = "constant/learning_rate=0.005/seed-1"
+    (out / unreadable / "metrics.json").write_text("{", encoding="utf-8")
+    other = "warmup_decay/learning_rate=0.005/seed-2"
+    diverged_other = "constant/learning_rate=1000/seed-2"
+    for name in (other, diverged_other):
+        saved = out / name / "config.yaml"
+        config = yaml.safe_load(saved.read_text(encoding="utf-8"))
+        config["training"]["epochs"] = 3
+        saved.write_text(yaml.safe_dump(config), encoding="utf-8")
+
+    listed = wd_invoke("train", grid["path"], "--list-cells", "--output-dir", out)
+    assert listed.exit_code == 0, listed.stderr
+    assert _cells_of(listed.stdout) == [c for c in CELLS if c in (unreadable, other,
+                                                                  diverged_other)]
+    warnings = listed.stderr.splitlines()
+    assert len(warnings) == 3 and all(w.startswith("warning: ") for w in warnings)
+    by_cell = {name: next(w for w in warnings if f"{out / name}" in w)
+               for name in (unreadable, other, diverged_other)}
+    assert "metrics.json: cannot read" in by_cell[unreadable]
+    assert "holds a finished run of another config (training.epochs: 3 there, 2 now)" in \
+        by_cell[other]
+    assert "holds a diverged run of another config (training.epochs: 3 there" in \
+        by_cell[diverged_other]
+    for command in listed.stdout.splitlines():  # each stops at once, with that reason
+        ran = wd_invoke(*shlex.split(command)[1:])
+        assert ran.exit_code == 2 and ran.stderr.count("\n") == 1, ran.stderr
+        name = _cells_of(command)[0]
+        reason = by_cell[name].split(f"{out / name}", 1)[1][:40]
+        assert reason in ran.stderr, (reason, ran.stderr)
+
+
+def test_the_advice_for_setting_a_grid_key_works(grid, wd_invoke, tmp_path):
+    """--set on a key compare.grid varies is refused; the advised --set replaces the grid (its
+    keys hold dots, so `--set compare.grid.optimizer.learning_rate=…` cannot name one)."""
+    refused = wd_invoke("train", grid["path"], "--list-cells", "--set",
+                        "optimizer.learning_rate=0.1")
+    assert refused.exit_code == 2 and refused.stderr.count("\n") == 1
+    advised = re.search(r"--set ('compare\.grid=[^']*')", refused.stderr)
+    assert advised, refused.stderr
+    setting = shlex.split(advised.group(1))[0]
+    assert setting == "compare.grid={optimizer.learning_rate: [0.005, 1000.0]}"
+    fresh = tmp_path / "fresh"
+    as_now = wd_invoke("train", grid["path"], "--list-cells", "-o", fresh, "--set", setting)
+    assert as_now.exit_code == 0, as_now.stderr
+    assert _cells_of(as_now.stdout) == CELLS
+    changed = setting.replace("[0.005, 1000.0]", "[0.01, 3.0e-5]")
+    listed = wd_invoke("train", grid["path"], "--list-cells", "-o", fresh, "--set", changed)
+    assert listed.exit_code == 0, listed.stderr
+    assert _cells_of(listed.stdout) == [f"{v}/learning_rate={r}/seed-{s}" for s in SEEDS
+                                        for v in VARIANTS for r in ("0.01", "3e-5")]
+    # each printed command names a cell of the grid it sets (its own --list-cells lists it)
+    command = shlex.split(listed.stdout.splitlines()[-1])
+    again = wd_invoke(*command[1:], "--list-cells")
+    assert again.exit_code == 0, again.stderr
+    assert _cells_of(again.stdout) == [command[command.index("--cell") + 1]]

@@ -15,10 +15,13 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from ..config import (
     Config,
@@ -84,6 +87,14 @@ def overrides_dict(texts: Sequence[str]) -> dict[str, Any]:
     return parsed
 
 
+def grid_setting(grid: dict[str, list[Any]]) -> str:
+    """The `--set` argument (shell-quoted) that sets `grid` as it is: the one way to change a
+    grid's values from the command line, since its keys hold dots (`--set
+    compare.grid.optimizer.learning_rate=…` would name a key `optimizer` in the grid)."""
+    flow = yaml.safe_dump(grid, default_flow_style=True, sort_keys=False, width=10**6)
+    return shlex.quote(f"compare.grid={flow.strip()}")
+
+
 def plan_cells(config_path: Path, config: Config, set_texts: Sequence[str]) -> list[Cell]:
     """Every variant × grid point × seed of `config.compare`, each validated before anything
     runs (seed-major, so an interrupted comparison has whole pairs)."""
@@ -96,8 +107,9 @@ def plan_cells(config_path: Path, config: Config, set_texts: Sequence[str]) -> l
                                "compare.seeds (use --seed N for one cell, or --set "
                                "compare.seeds=[N])")
         if ".".join(keys) in compare.grid:
-            raise WdTrainError(f"--set {'.'.join(keys)}: compare.grid varies this key (use "
-                               f"--set compare.grid.{'.'.join(keys)}=[...] to change its values)")
+            raise WdTrainError(f"--set {'.'.join(keys)}: compare.grid varies this key (to "
+                               "change its values, replace the whole grid: --set "
+                               f"{grid_setting(compare.grid)} with the values you want)")
     check_point_names(compare.grid)
     file_raw = read_config(config_path)
     config_dir = Path(config_path).resolve().parent
@@ -164,6 +176,38 @@ def select_cells(cells: list[Cell], compare, *, variant: str | None, seed: int |
     return [c for c in cells if variant in (None, c.variant) and seed in (None, c.seed)]
 
 
+def reusable_result(cell: Cell) -> bool:
+    """Whether a comparison reuses the result in the cell's folder instead of training it: a
+    finished or diverged run of this cell's config (`require_same_config`) whose record reads.
+    False when the folder holds no result; the `WdTrainError` that stops running the cell when
+    it holds one that cannot be reused (another config's run, an unreadable metrics.json)."""
+    if not has_result(cell.run_dir):
+        return False
+    what = "a finished run" if is_finished_run(cell.run_dir) else "a diverged run"
+    require_same_config(cell.run_dir, cell.config, holds=what,
+                        redo="redo the comparison's runs")
+    result_from_run_dir(cell.run_dir)  # its metrics.json (diverged.json) reads
+    return True
+
+
+def cells_to_run(cells: list[Cell], *, overwrite: bool) -> list[Cell]:
+    """The cells a comparison would train, not reuse (`--list-cells`): those without a result,
+    and those whose result it would refuse to reuse, each with a warning naming its folder and
+    the reason (its run stops there, as running the comparison would); with `overwrite`, all."""
+    if overwrite:
+        return list(cells)
+    to_run = []
+    for cell in cells:
+        try:
+            if reusable_result(cell):
+                continue
+        except WdTrainError as exc:
+            reason = " ".join(str(exc).split())
+            log.warning(f"warning: {cell.name}: listed, but its command will stop: {reason}")
+        to_run.append(cell)
+    return to_run
+
+
 def _diverged_cell(cell: Cell) -> TrainingDiverged:
     record = read_diverged(cell.run_dir)
     return TrainingDiverged(f"{cell.name}: diverged earlier (epoch {record.epoch}, step "
@@ -212,10 +256,7 @@ def run_comparison(config_path: Path, config: Config, set_texts: Sequence[str], 
     last_metrics = None
     for number, one in enumerate(cells, start=1):
         where = f"[{number}/{len(cells)}] {one.name}"
-        if not overwrite and has_result(one.run_dir):
-            what = "a finished run" if is_finished_run(one.run_dir) else "a diverged run"
-            require_same_config(one.run_dir, one.config, holds=what,
-                                redo="redo the comparison's runs")
+        if not overwrite and reusable_result(one):
             if is_diverged_run(one.run_dir):
                 if single:
                     raise _diverged_cell(one)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from ..config import Config, GateConfig, load_config
 from ..errors import TrainingDiverged, WdTrainError
-from ..run_dir import RunMetrics, RunOrigin, has_result, is_diverged_run
-from .comparison import overrides_dict, plan_cells, run_comparison
+from ..run_dir import RunMetrics, RunOrigin, is_diverged_run
+from .comparison import cells_to_run, overrides_dict, plan_cells, run_comparison, select_cells
 from .gate import GateResult, check_run, gated
 from .results import ResultLine, append_result, result_from_run_dir, result_line
 from .summary import Summary, summary_markdown
@@ -83,23 +83,43 @@ def _append(results: Path, line: ResultLine, how: str) -> None:
                            f"run itself {how} in {line.run_dir}") from None
 
 
+def _check_redo(resume: bool, overwrite: bool) -> None:
+    if resume and overwrite:
+        raise WdTrainError("--resume and --overwrite: choose one (continue a run, or redo it)")
+
+
 def list_cells(config_path: Path, set_texts: Sequence[str] = (), *, program: str = "wd-train",
-               output_dir: Path | None = None, results: Path | None = None) -> list[str]:
-    """One shell command per cell of the config's comparison that has no result yet (neither
-    finished nor diverged), for GNU parallel, a Slurm job array or any other scheduler. Each
-    runs exactly one cell (`--cell`); `wd-train report` merges whatever finished."""
+               output_dir: Path | None = None, results: Path | None = None,
+               variant: str | None = None, seed: int | None = None, cell: str | None = None,
+               resume: bool = False, overwrite: bool = False,
+               min_f1: float | None = None) -> list[str]:
+    """One shell command per cell of the config's comparison that a comparison run would train
+    rather than reuse (see `cells_to_run`), for GNU parallel, a Slurm job array or any other
+    scheduler. Each runs exactly one cell (`--cell`); `wd-train report` merges whatever
+    finished. `variant`, `seed` and `cell` pick the cells as for a run; `--set`,
+    `--output-dir`, `--results`, `--resume` and `--overwrite` go into every command, and with
+    `overwrite` the cells with a result are listed too (they are trained again). `min_f1` is
+    refused: it gates each variant's mean, which no one cell's command sees."""
+    if min_f1 is not None:
+        raise WdTrainError("--min-f1: a comparison's gate judges each variant's mean over its "
+                           "seeds, which no one cell's command sees; when the listed cells are "
+                           "done, `wd-train CONFIG --min-f1 X` reuses them and gates the "
+                           "comparison")
+    _check_redo(resume, overwrite)
     config, _ = load_config(config_path, [
         *set_texts, *([f"output.dir={Path(output_dir).resolve()}"] if output_dir else [])])
     if config.compare is None:
         raise WdTrainError(f"--list-cells: {config_path} has no compare section (one run: "
                            "nothing to list)")
+    cells = select_cells(plan_cells(Path(config_path), config, list(set_texts)),
+                         config.compare, variant=variant, seed=seed, cell=cell)
     common = [*(f"--set {shlex.quote(text)}" for text in set_texts),
               *([f"--output-dir {shlex.quote(str(output_dir))}"] if output_dir else []),
-              *([f"--results {shlex.quote(str(results))}"] if results else [])]
+              *([f"--results {shlex.quote(str(results))}"] if results else []),
+              *(["--resume"] if resume else []), *(["--overwrite"] if overwrite else [])]
     return [" ".join([program, "train", shlex.quote(str(config_path)), "--cell",
-                      shlex.quote(cell.name), *common, "--quiet"])
-            for cell in plan_cells(Path(config_path), config, list(set_texts))
-            if not has_result(cell.run_dir)]
+                      shlex.quote(one.name), *common, "--quiet"])
+            for one in cells_to_run(cells, overwrite=overwrite)]
 
 
 def run_config(
@@ -119,8 +139,7 @@ def run_config(
     """A single run, one comparison cell, or the whole comparison. `resume`: runs interrupted
     after an epoch continue from it (see training/resume.py)."""
     set_texts = list(set_texts)
-    if resume and overwrite:
-        raise WdTrainError("--resume and --overwrite: choose one (continue a run, or redo it)")
+    _check_redo(resume, overwrite)
     if min_f1 is not None and not 0.0 <= min_f1 <= 1.0:
         raise WdTrainError(f"--min-f1 {min_f1:g}: expected an F1 between 0 and 1")
     extra = [f"output.dir={Path(output_dir).resolve()}"] if output_dir else []

@@ -302,3 +302,19 @@ def test_the_advice_for_setting_a_grid_key_works(grid, wd_invoke, tmp_path):
     again = wd_invoke(*command[1:], "--list-cells")
     assert again.exit_code == 0, again.stderr
     assert _cells_of(again.stdout) == [command[command.index("--cell") + 1]]
+
+
+def test_a_grid_gates_each_variants_best_point_not_each_cell(grid, wd_process):
+    """The sweep's rate of 1000 diverges on purpose: a gate on the grid checks each variant at
+    its best point (both reach it at 0.005), and one cell's own run is not gated alone."""
+    whole = wd_process("train", grid["path"], "--min-f1", "0.0")
+    assert whole.returncode == 0, whole.stderr
+    assert "gate passed" in whole.stderr + whole.stdout
+    assert "learning_rate=0.005" in (whole.stderr + whole.stdout).split("gate passed")[1]
+    one = wd_process("train", grid["path"], "--cell", "constant/learning_rate=0.005/seed-1",
+                     "--min-f1", "0.99")
+    assert one.returncode == 0, one.stderr
+    assert "a grid's gate checks each variant's best point" in one.stderr
+    strict = wd_process("train", grid["path"], "--min-f1", "0.99")
+    assert strict.returncode == 1
+    assert "gate failed: warmup_decay/learning_rate=0.005" in strict.stderr

@@ -19,6 +19,8 @@ from .results import ResultLine, append_result, result_from_run_dir, result_line
 from .summary import Summary, summary_markdown
 from .tables import metrics_table
 
+log = logging.getLogger(__name__)
+
 # tf.function retracing warnings are noise when a process trains several runs (see train_one)
 _RETRACE_WARNING = "triggered tf.function retracing"
 
@@ -174,6 +176,12 @@ def run_config(
             results=results, overwrite=overwrite, resume=resume, progress=progress),
         overwrite=overwrite)
     if comparison.single_cell is not None:  # one cell: an ordinary run, gated as one
+        if config.gate is not None and config.compare.grid:
+            # a sweep's other points may be bad by design: its gate judges each variant's
+            # best point, which no single cell knows
+            log.info("gate: a grid's gate checks each variant's best point; `wd-train "
+                     f"{config_path}` applies it once every cell is done")
+            return run_outcome(None, comparison.single_cell)
         return run_outcome(config.gate, comparison.single_cell)
     summary = comparison.summary
     return Outcome(summary, summary_markdown(summary), comparison.gate, comparison.failure)

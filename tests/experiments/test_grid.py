@@ -182,6 +182,26 @@ def test_exponent_floats_written_without_a_dot_are_numbers(tiny_config_dict, tmp
         load_config(config_with_rates("1e-4", "0.0001"))
 
 
+def test_a_grid_key_below_a_value_is_named_in_the_config_not_in_set(tiny_config_dict, tmp_path,
+                                                                     tiny_dataset):
+    from wd_train.config import load_config
+    from wd_train.experiments.comparison import plan_cells
+
+    compare = {"variants": {"a": {"optimizer.schedule": "constant"}}, "seeds": [1],
+               "grid": {"optimizer.learning_rate.x": [1]}}
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(tiny_config_dict(tiny_dataset, tmp_path / "o",
+                                                    compare=compare)), encoding="utf-8")
+    config, _ = load_config(path)
+    with pytest.raises(WdTrainError) as info:
+        plan_cells(path, config, [])
+    assert str(info.value) == (f"{path}: compare.grid: optimizer.learning_rate.x: "
+                               "learning_rate is not a section")
+    with pytest.raises(WdTrainError, match=r"^--set optimizer.learning_rate.x: learning_rate "
+                       "is not a section$"):
+        load_config(path, ["optimizer.learning_rate.x=1"])
+
+
 def test_list_cells_and_cell_need_a_comparison(tiny_config_dict, write_config, tmp_path,
                                                tiny_dataset, wd_invoke):
     plain = write_config(tmp_path / "plain.yaml",

@@ -91,7 +91,7 @@ def apply_override(raw: dict, keys: list[str], value: Any, *, path_base: Path | 
         if child is None:
             child = node[key] = {}
         if not isinstance(child, dict):
-            raise WdTrainError(f"--set {'.'.join(keys)}: {key} is not a section")
+            raise WdTrainError(f"{'.'.join(keys)}: {key} is not a section")
         node = child
     if path_base is not None and tuple(keys) in PATH_KEYS and isinstance(value, str):
         value = str((path_base / value).resolve())
@@ -187,7 +187,10 @@ def apply_overrides(raw: dict, overrides: list[str] | tuple[str, ...]) -> None:
     """Apply command-line `--set section.key=value` texts (paths resolve against the cwd)."""
     for text in overrides:
         keys, value = parse_override(text)
-        apply_override(raw, keys, value, path_base=Path.cwd())
+        try:
+            apply_override(raw, keys, value, path_base=Path.cwd())
+        except WdTrainError as exc:
+            raise WdTrainError(f"--set {exc}") from None
 
 
 def load_config(

@@ -126,7 +126,10 @@ def plan_cells(config_path: Path, config: Config, set_texts: Sequence[str]) -> l
                 except WdTrainError as exc:
                     raise WdTrainError(f"{source}: {exc}") from None
                 for dotted, value in point.items():
-                    apply_override(raw, dotted.split("."), value, path_base=config_dir)
+                    try:
+                        apply_override(raw, dotted.split("."), value, path_base=config_dir)
+                    except WdTrainError as exc:
+                        raise WdTrainError(f"{config_path}: compare.grid: {exc}") from None
                 apply_overrides(raw, set_texts)
                 for section in ("compare", "gate"):  # the comparison's, not a cell's
                     raw.pop(section, None)

@@ -102,3 +102,20 @@ def test_the_gate_of_a_grid_checks_each_variant_at_its_best_point():
     assert not failed.passed
     assert failed.lines == [("gate failed: warmup/learning_rate=0.0003: mean test.f1 over 3 "
                              "runs = 0.8400 < 0.8450")]
+
+
+def test_a_baseline_value_may_be_written_as_the_grid_writes_it(tmp_path):
+    """`--by` names groups by the JSON value (`warmup_proportion=0.0`), the grid by its own
+    format (`=0`): `--baseline warmup_proportion=0` (the grid summary's hint) finds the group."""
+    from pathlib import Path
+
+    from wd_train.experiments.report import report
+
+    results = Path(__file__).parents[2] / "docs/studies/lr-grid/warmup/results.jsonl"
+    for written in ("warmup_proportion=0", "warmup_proportion=0.0", "warmup_proportion=0e0"):
+        summary = report([results], by="optimizer.warmup_proportion", baseline=written,
+                         output_dir=tmp_path / written)
+        assert {d.b for d in summary.differences} == {"warmup_proportion=0.0"}
+    with pytest.raises(WdTrainError, match="--baseline warmup_proportion=0.7: not one of"):
+        report([results], by="optimizer.warmup_proportion", baseline="warmup_proportion=0.7",
+               output_dir=tmp_path / "x")

@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ..config import read_saved_config
+from ..config import parse_override, read_saved_config
 from ..errors import WdTrainError
 from ..run_dir import CONFIG_FILE
 from .grid import group_name
@@ -103,6 +103,26 @@ def group_results(records: list[ResultLine], by: str = BY_VARIANT,
         for value, record in keyed:
             groups.setdefault(f"{short}={_format_value(value)}", []).append(record)
     return order_groups(groups, order or [])
+
+
+def same_group_name(name: str, names: list[str]) -> str:
+    """`name` as one of `names`, where `key=VALUE` may write the value otherwise
+    (`warmup_proportion=0` for `warmup_proportion=0.0`, `learning_rate=3e-4` for
+    `learning_rate=0.0003`); else `name` itself."""
+    if name in names or "=" not in name:
+        return name
+    def value(text: str) -> Any:
+        try:
+            return parse_override(f"v={text}")[1]
+        except WdTrainError:
+            return text
+
+    key, _, text = name.rpartition("=")
+    for other in names:
+        other_key, _, other_text = other.rpartition("=")
+        if other_key == key and value(other_text) == value(text):
+            return other
+    return name
 
 
 def order_groups(groups: dict[str, list[ResultLine]],

@@ -7,7 +7,14 @@ from pathlib import Path
 
 from ..errors import WdTrainError
 from .grid_summary import is_grid
-from .grouping import BY_VARIANT, group_results, order_groups, rename_groups, select_groups
+from .grouping import (
+    BY_VARIANT,
+    group_results,
+    order_groups,
+    rename_groups,
+    same_group_name,
+    select_groups,
+)
 from .results import load_results
 from .summary import SUMMARY_JSON, Summary, build_summary, write_summary
 
@@ -38,6 +45,8 @@ def report(inputs: list[Path], *, by: str = BY_VARIANT, output_dir: Path | None 
     # a grid's baseline is a variant (compared at its best point), not one grid cell
     grid = by == BY_VARIANT and is_grid(runs)
     names = list(dict.fromkeys(r.variant or "" for r in runs)) if grid else list(groups)
+    if baseline is not None and not grid:
+        baseline = same_group_name(baseline, names)
     if baseline is not None and baseline not in names:  # named as the option it came from
         raise WdTrainError(f"--baseline {baseline}: not one of the "
                            f"{'variants' if grid else 'groups'} ({', '.join(names)})")

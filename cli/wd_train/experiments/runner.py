@@ -104,7 +104,8 @@ def list_cells(config_path: Path, set_texts: Sequence[str] = (), *, program: str
     refused: it gates each variant's mean, which no one cell's command sees."""
     if min_f1 is not None:
         raise WdTrainError("--min-f1: a comparison's gate judges each variant's mean over its "
-                           "seeds, which no one cell's command sees; when the listed cells are "
+                           "seeds (in a grid, at its best point), which no one cell's command "
+                           "sees; when the listed cells are "
                            "done, `wd-train CONFIG --min-f1 X` reuses them and gates the "
                            "comparison")
     _check_redo(resume, overwrite)

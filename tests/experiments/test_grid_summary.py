@@ -253,3 +253,16 @@ def test_point_names_sort_their_keys():
     assert point_name({"optimizer.warmup_proportion": 0.1, LR: 1e-4}) == \
         "learning_rate=0.0001/warmup_proportion=0.1"
     assert point_name({"a.x": 1, "b.x": 2}) == "a.x=1/b.x=2"  # short names would clash
+
+
+def test_the_f1_axis_fits_the_scores_unless_a_mark_sits_at_zero(records):
+    """F1 between 85 and 91 on a 0-100 axis hides the differences: the axis starts at 0 only
+    when a diverged or no-entity mark is drawn there."""
+    from wd_train.experiments.plots import sensitivity_figure
+
+    close = summary_over({LR: [1e-4, 3e-4]}, dev=lambda variant, point: 0.85 + point[LR] * 100)
+    for axes in sensitivity_figure(close).axes:
+        assert axes.get_ylim()[0] > 50
+    with_divergence = grid_summary(records, ["warmup", "constant"], "constant")
+    for axes in sensitivity_figure(with_divergence).axes:
+        assert axes.get_ylim()[0] == -2

@@ -215,6 +215,7 @@ def sensitivity_figure(grid: GridSummary):
     # only when their values span a decade.
     log_x = numeric and min(xs) > 0 and (_is_rate(key) or max(xs) / min(xs) >= 10)
     categories = list(dict.fromkeys(map(format_value, xs)))
+    marked_at_zero = any(any(line.diverged) or any(line.degenerate) for line in lines)
     # each variant's best point, by the label of the line that holds it (same other-key values)
     other_keys = [k for k in grid.keys if k != key]
     best = {_line_label(b.variant, b.point, other_keys): b for b in grid.best
@@ -259,7 +260,8 @@ def sensitivity_figure(grid: GridSummary):
         # on a log axis overlap and name values that were not run.
         axes.set_xticks(ticks, [format_value(v) for v in ticks] if numeric else categories)
         axes.set_xticks([], minor=True)
-        axes.set_ylim(bottom=-2)
+        if marked_at_zero:  # the diverged / no-entity marks sit at 0: keep them in view
+            axes.set_ylim(bottom=-2)
     dev_axes.legend(loc="best", fontsize=8, title="★ best on dev" if best else None,
                     title_fontsize=8)
     return figure

@@ -76,11 +76,16 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not keys:
         raise WdTrainError(f"--set {text!r}: empty key")
     try:
-        value = yaml.load(raw, Loader=_UniqueKeyLoader) if raw.strip() else None
+        return keys, parse_value(raw)
     except yaml.YAMLError as exc:
         raise WdTrainError(f"--set {text!r}: value is not valid YAML ({_yaml_problem(exc)})"
                            ) from None
-    return keys, value
+
+
+def parse_value(text: str) -> Any:
+    """A value written on the command line, read as the config file reads it (`1e-4` a
+    number); empty text is None. Raises yaml.YAMLError."""
+    return yaml.load(text, Loader=_UniqueKeyLoader) if text.strip() else None
 
 
 def apply_override(raw: dict, keys: list[str], value: Any, *, path_base: Path | None) -> None:
@@ -222,12 +227,13 @@ def config_to_yaml(config: Config) -> str:
     return yaml.safe_dump(saved_config(config), sort_keys=False, allow_unicode=True)
 
 
-def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+def flatten_config(data: Any, prefix: str = "") -> dict[str, Any]:
+    """A nested config dict as dotted key → value."""
     if not isinstance(data, dict):
         return {prefix: data}
     flat: dict[str, Any] = {}
     for key, value in data.items():
-        flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        flat.update(flatten_config(value, f"{prefix}.{key}" if prefix else str(key)))
     return flat
 
 
@@ -252,10 +258,10 @@ def differing_key(saved_path: Path, config: Config) -> tuple[str, Any, Any] | No
     Through the schema, so that keys added later with a default compare equal; an unreadable
     saved config differs in every key."""
     try:
-        saved = _flatten(yaml.safe_load(config_to_yaml(read_saved_config(saved_path))))
+        saved = flatten_config(yaml.safe_load(config_to_yaml(read_saved_config(saved_path))))
     except WdTrainError:
         saved = {}
-    planned = _flatten(yaml.safe_load(config_to_yaml(config)))
+    planned = flatten_config(yaml.safe_load(config_to_yaml(config)))
     changed = sorted(k for k in saved.keys() | planned.keys()
                      if k != "output.dir" and not k.startswith("gate")
                      and saved.get(k) != planned.get(k))

@@ -15,6 +15,11 @@ from ..errors import WdTrainError
 GridPoint = dict[str, Any]  # dotted key → value
 
 
+def is_number(value: Any) -> bool:
+    """An int or float grid value (a bool is neither here)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def format_value(value: Any) -> str:
     """A value as it appears in names: `0.0003`, `2e-5`, `true`, `warmup_decay`; a float keeps
     every digit it needs to be read back as itself."""

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from ..config import flatten_config
 from ..errors import WdTrainError
 from .differences import (
     POINTS,
@@ -27,7 +28,7 @@ from .differences import (
     f1_of,
     scored_splits,
 )
-from .grid import format_value, group_name, point_name, short_names
+from .grid import format_value, group_name, is_number, point_name, short_names
 from .results import ResultLine
 from .stats import Describe, describe
 
@@ -93,8 +94,8 @@ def is_grid(records: list[ResultLine]) -> bool:
 
 def _point_key(point: dict[str, Any], keys: list[str]) -> tuple:
     """Numbers in numeric order, other values as text."""
-    return tuple((0, v, "") if isinstance(v, (int, float)) and not isinstance(v, bool)
-                 else (1, 0, str(v)) for v in (point.get(k) for k in keys))
+    return tuple((0, v, "") if is_number(v) else (1, 0, str(v))
+                 for v in (point.get(k) for k in keys))
 
 
 def _cell(variant: str, point: dict[str, Any], runs: list[ResultLine]) -> GridCell:
@@ -117,7 +118,7 @@ def _near_best_text(near: list[dict[str, Any]], eligible: int, keys: list[str],
     counted = f"{len(near)} of {eligible} point{'s' * (eligible != 1)}"
     if len(keys) == 1 and contiguous:
         values = [p[keys[0]] for p in near]
-        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        if all(map(is_number, values)):
             low, high = min(values), max(values)
             span = f", ×{high / low:.3g}" if low > 0 and high > low else ""
             text = format_value(low) if low == high else \
@@ -158,16 +159,6 @@ def grid_order(groups: dict[str, list[ResultLine]]) -> dict[str, list[ResultLine
     return {name: groups[name] for name in sorted(groups, key=order)}
 
 
-def _flat(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in config.items():
-        if isinstance(value, dict) and value:
-            flat.update(_flat(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
 # Keys that differ between the cells of one grid by design (besides variants' and grid keys).
 _PER_CELL = ("training.seed", "output.dir")
 
@@ -194,7 +185,7 @@ def check_one_grid(records: list[ResultLine]) -> None:
                 "per cell (report them apart)")
         cells[cell] = record
     varied = {k for r in records for k in (*r.grid, *r.overrides)}
-    configs = [(r, _flat(r.resolved_config)) for r in records if r.resolved_config]
+    configs = [(r, flatten_config(r.resolved_config)) for r in records if r.resolved_config]
     for record, config in configs[1:]:
         reference, reference_config = configs[0]
         for key in sorted(config.keys() & reference_config.keys()):

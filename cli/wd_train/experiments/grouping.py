@@ -8,7 +8,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ..config import parse_override, read_saved_config
+import yaml
+
+from ..config import parse_value, read_saved_config
 from ..errors import WdTrainError
 from ..run_dir import CONFIG_FILE
 from .grid import group_name
@@ -113,8 +115,8 @@ def same_group_name(name: str, names: list[str]) -> str:
         return name
     def value(text: str) -> Any:
         try:
-            return parse_override(f"v={text}")[1]
-        except WdTrainError:
+            return parse_value(text)
+        except yaml.YAMLError:
             return text
 
     key, _, text = name.rpartition("=")

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..files import write_bytes_atomic
 from ..run_dir import HISTORY_FILE, LR_FILE
-from .grid import format_value
+from .grid import format_value, is_number
 from .grid_summary import GridSummary
 from .results import ResultLine
 
@@ -133,10 +133,6 @@ def _epoch_chart(groups: dict[str, list[ResultLine]], column: str, scale: float,
     return True
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _is_rate(key: str) -> bool:
     return key.split(".")[-1] == "learning_rate"
 
@@ -148,7 +144,7 @@ def sensitivity_x_key(grid: GridSummary) -> str:
     rates = [k for k in grid.keys if _is_rate(k)]
     if rates:
         return rates[0]
-    numeric = [k for k in grid.keys if all(_is_number(c.point.get(k)) for c in grid.cells)]
+    numeric = [k for k in grid.keys if all(is_number(c.point.get(k)) for c in grid.cells)]
     if not numeric:
         return grid.keys[0]
     return max(numeric, key=lambda k: len({c.point.get(k) for c in grid.cells}))
@@ -210,7 +206,7 @@ def sensitivity_figure(grid: GridSummary):
     key = sensitivity_x_key(grid)
     lines = sensitivity_lines(grid)
     xs = [x for line in lines for x in line.x]
-    numeric = all(map(_is_number, xs))
+    numeric = all(map(is_number, xs))
     # Rates are compared by ratio (1e-4 vs 3e-4), so a log axis whenever it can be; other keys
     # only when their values span a decade.
     log_x = numeric and min(xs) > 0 and (_is_rate(key) or max(xs) / min(xs) >= 10)
